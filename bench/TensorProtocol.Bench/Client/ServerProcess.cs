@@ -1,0 +1,54 @@
+using System.Globalization;
+using TensorProtocol.Bench.Measurements;
+using TensorProtocol.Bench.Server;
+
+namespace TensorProtocol.Bench.Client;
+
+/// <summary>The server child process for one transport, as the measuring client sees it.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ChildProcess _child;
+
+    private ServerProcess(ChildProcess child, string endpointInfo)
+    {
+        _child = child;
+        EndpointInfo = endpointInfo;
+    }
+
+    /// <summary>What the server announced after <c>listening: </c>, for <c>IBenchTransport.ConnectAsync</c>.</summary>
+    public string EndpointInfo { get; }
+
+    public long PeakRssBytes => ProcessStats.PeakRssBytes(_child.Id);
+
+    public static async Task<ServerProcess> StartAsync(string transportName, CancellationToken cancellationToken)
+    {
+        ChildProcess child = ChildProcess.StartSelf(
+            $"[{transportName} server]", ["server", "--transport", transportName, "--port", "0"]);
+        try
+        {
+            string endpointInfo = await child.ReadLineAsync(ServerMode.ListeningPrefix, StartupTimeout, cancellationToken);
+            return new ServerProcess(child, endpointInfo);
+        }
+        catch
+        {
+            await child.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// User plus system CPU time the server has used so far, as the server itself reports it over the control
+    /// channel (finer than the 10 ms ticks of /proc/PID/stat). One request at a time.
+    /// </summary>
+    public async Task<TimeSpan> ReadCpuTimeAsync(CancellationToken cancellationToken)
+    {
+        await _child.WriteLineAsync(ServerMode.CpuRequest, cancellationToken);
+        string ticks = await _child.ReadLineAsync(ServerMode.CpuReplyPrefix, ReplyTimeout, cancellationToken);
+        return TimeSpan.FromTicks(long.Parse(ticks, NumberStyles.None, CultureInfo.InvariantCulture));
+    }
+
+    public ValueTask DisposeAsync() => _child.DisposeAsync();
+}

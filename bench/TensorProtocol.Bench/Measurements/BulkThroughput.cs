@@ -1,0 +1,73 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using TensorProtocol.Bench.Client;
+using TensorProtocol.Bench.Transports;
+
+namespace TensorProtocol.Bench.Measurements;
+
+/// <summary>
+/// One-way bulk transfer, client to server, over a single stream: throughput, and the CPU both processes spend on
+/// it.
+/// </summary>
+internal static class BulkThroughput
+{
+    private const double Mib = 1 << 20;
+    private const double Gib = 1 << 30;
+
+    public readonly record struct Result(double MibPerSecond, double CpuSecondsPerGib);
+
+    public static async Task<Result> MeasureAsync(
+        IBenchTransport transport, ServerProcess server, long bytes, long warmupBytes, CancellationToken cancellationToken)
+    {
+        // One pinned buffer, filled once with random bytes (so nothing on the path can compress it) and sent over
+        // and over: the sender allocates nothing per chunk.
+        byte[] chunk = GC.AllocateUninitializedArray<byte>(Protocol.BulkChunkSize, pinned: true);
+        Random.Shared.NextBytes(chunk);
+
+        // A short transfer first, so JIT tiering and socket buffer growth are not billed to the measured one.
+        await TransferAsync(transport, server, chunk, warmupBytes, cancellationToken);
+        Sample sample = await TransferAsync(transport, server, chunk, bytes, cancellationToken);
+
+        double cpuSeconds = (sample.ClientCpu + sample.ServerCpu).TotalSeconds;
+        return new Result(bytes / Mib / sample.Elapsed.TotalSeconds, cpuSeconds / (bytes / Gib));
+    }
+
+    private readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu);
+
+    private static async Task<Sample> TransferAsync(
+        IBenchTransport transport, ServerProcess server, byte[] chunk, long bytes, CancellationToken cancellationToken)
+    {
+        await using IBenchClientConnection connection = await transport.ConnectAsync(server.EndpointInfo, cancellationToken);
+        await using Stream stream = await connection.OpenStreamAsync(cancellationToken);
+        byte[] header = Protocol.Header(Protocol.Bulk, bytes);
+        var ack = new byte[Protocol.AckSize];
+
+        // The window starts after the connection is up: handshakes are the cold-connect measurement's business.
+        // The server is asked first and last, so the client's side of those requests falls outside its own window.
+        TimeSpan serverCpu0 = await server.ReadCpuTimeAsync(cancellationToken);
+        TimeSpan clientCpu0 = Environment.CpuUsage.TotalTime;
+        long start = Stopwatch.GetTimestamp();
+
+        await stream.WriteAsync(header, cancellationToken);
+        for (long remaining = bytes; remaining > 0;)
+        {
+            int n = (int)Math.Min(chunk.Length, remaining);
+            await stream.WriteAsync(chunk.AsMemory(0, n), cancellationToken);
+            remaining -= n;
+        }
+        await stream.FlushAsync(cancellationToken);
+        // The server acks only after reading every byte, so this is end-to-end time, not time to fill buffers.
+        await stream.ReadExactlyAsync(ack, cancellationToken);
+
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+        TimeSpan clientCpu = Environment.CpuUsage.TotalTime - clientCpu0;
+        TimeSpan serverCpu = await server.ReadCpuTimeAsync(cancellationToken) - serverCpu0;
+
+        long acked = BinaryPrimitives.ReadInt64LittleEndian(ack);
+        if (acked != bytes)
+        {
+            throw new InvalidDataException($"The server acknowledged {acked} bytes, not {bytes}.");
+        }
+        return new Sample(elapsed, clientCpu, serverCpu);
+    }
+}

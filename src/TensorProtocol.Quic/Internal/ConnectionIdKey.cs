@@ -1,0 +1,54 @@
+using System.Buffers.Binary;
+using TensorProtocol.Quic.Interop;
+
+namespace TensorProtocol.Quic.Internal;
+
+/// <summary>A QUIC connection ID (up to 20 bytes) as a dictionary key, compared by value.</summary>
+internal readonly unsafe struct ConnectionIdKey : IEquatable<ConnectionIdKey>
+{
+    private readonly ulong _a, _b;
+    private readonly uint _c;
+    private readonly byte _length;
+
+    internal ConnectionIdKey(ReadOnlySpan<byte> id)
+    {
+        if (id.Length > ngtcp2.NGTCP2_MAX_CIDLEN)
+        {
+            throw new ArgumentOutOfRangeException(nameof(id));
+        }
+        Span<byte> padded = stackalloc byte[ngtcp2.NGTCP2_MAX_CIDLEN];
+        padded.Clear();
+        id.CopyTo(padded);
+        _a = BinaryPrimitives.ReadUInt64LittleEndian(padded);
+        _b = BinaryPrimitives.ReadUInt64LittleEndian(padded[8..]);
+        _c = BinaryPrimitives.ReadUInt32LittleEndian(padded[16..]);
+        _length = (byte)id.Length;
+    }
+
+    internal ConnectionIdKey(ngtcp2.ngtcp2_cid* cid) : this(new ReadOnlySpan<byte>(cid->data, (int)cid->datalen)) { }
+
+    internal int Length => _length;
+
+    internal void CopyTo(Span<byte> destination)
+    {
+        Span<byte> padded = stackalloc byte[ngtcp2.NGTCP2_MAX_CIDLEN];
+        BinaryPrimitives.WriteUInt64LittleEndian(padded, _a);
+        BinaryPrimitives.WriteUInt64LittleEndian(padded[8..], _b);
+        BinaryPrimitives.WriteUInt32LittleEndian(padded[16..], _c);
+        padded[.._length].CopyTo(destination);
+    }
+
+    public bool Equals(ConnectionIdKey other) => _a == other._a && _b == other._b && _c == other._c && _length == other._length;
+
+    public override bool Equals(object? obj) => obj is ConnectionIdKey other && Equals(other);
+
+    // The IDs are random, so their bytes are already a good hash.
+    public override int GetHashCode() => (int)(_a ^ (_a >> 32)) ^ _length;
+
+    public override string ToString()
+    {
+        Span<byte> bytes = stackalloc byte[_length];
+        CopyTo(bytes);
+        return Convert.ToHexStringLower(bytes);
+    }
+}

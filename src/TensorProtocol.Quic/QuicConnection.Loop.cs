@@ -1,0 +1,636 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using TensorProtocol.Quic.Interop;
+using TensorProtocol.Quic.Internal;
+using TensorProtocol.Quic.Native;
+
+namespace TensorProtocol.Quic;
+
+// The connection's life on the loop thread: packets in, packets out, streams, close. Loop thread only.
+public sealed unsafe partial class QuicConnection
+{
+    private enum State
+    {
+        Handshaking,
+        Connected,
+        Closing,   // we sent CONNECTION_CLOSE; answer stragglers with it until the deadline
+        Draining,  // the peer closed; stay silent until the deadline
+        Released,
+    }
+
+    private const int MaxVectors = 16;
+
+    private State _state;
+    private readonly Dictionary<long, QuicStream> _streams = [];
+    private readonly Queue<QuicStream> _sendQueue = new();
+    private readonly List<QuicStream> _readReady = [];
+    private readonly Queue<(QuicStreamType Type, CompletionSource<QuicStream> Source)> _pendingOpens = new();
+    private readonly List<ConnectionIdKey> _cids = [];
+    private bool _streamCreditChanged;
+    private string? _authFailure;
+    private bool _peerVerified;
+    private byte[]? _closePacket;
+    private int _packetsWhileClosing;
+    private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
+    internal ulong Deadline;            // when Closing/Draining ends
+    internal bool Dirty;                // in the endpoint's list of connections to write
+    internal bool Touched;              // in the endpoint's list of connections that received packets
+    internal int PendingAcceptFlag;     // 1 while this server connection counts against the accept queue
+
+    internal IReadOnlyList<ConnectionIdKey> ConnectionIds => _cids;
+
+    internal bool IsReleased => _state == State.Released;
+
+    internal bool IsTerminated => _state is State.Closing or State.Draining or State.Released;
+
+    internal bool IsHandshaking => _state == State.Handshaking;
+
+    // ---- handshake ----
+
+    private void OnHandshakeCompleted()
+    {
+        NegotiatedApplicationProtocol = ReadSelectedAlpn() ?? "";
+        if (!_peerVerified)
+        {
+            throw new QuicException(QuicErrorKind.AuthenticationFailed, "The handshake completed without a verified peer certificate.");
+        }
+        if (IsServer)
+        {
+            // The server completes only after the client's Certificate, CertificateVerify and Finished: the client
+            // is authenticated, and only now may anything it sent reach the application.
+            _state = State.Connected;
+            Log.HandshakeCompleted(_logger, LogId, RemoteEndPoint, RemotePublicKey);
+            _endpoint.EnqueueAccepted(this);
+        }
+    }
+
+    private void OnHandshakeConfirmed()
+    {
+        if (!IsServer && _state == State.Handshaking)
+        {
+            // HANDSHAKE_DONE: the server has verified our certificate too, so the connection is really usable.
+            _state = State.Connected;
+            Log.HandshakeCompleted(_logger, LogId, RemoteEndPoint, RemotePublicKey);
+            _connectSource?.TrySetResult(this);
+            _connectSource = null;
+        }
+    }
+
+    // ---- streams ----
+
+    private void OnRemoteStreamOpened(long streamId)
+    {
+        var stream = new QuicStream(this, streamId, isLocal: false);
+        _streams[streamId] = stream;
+        _incomingStreams.Writer.TryWrite(stream);
+    }
+
+    private void OnStreamData(long streamId, byte* data, int length, bool fin)
+    {
+        if (_streams.TryGetValue(streamId, out QuicStream? stream))
+        {
+            stream.OnData(data, length, fin);
+        }
+    }
+
+    private void OnStreamClosed(long streamId, long? errorCode)
+    {
+        if (_streams.Remove(streamId, out QuicStream? stream))
+        {
+            stream.OnClosed(errorCode);
+        }
+    }
+
+    private void OpenStreamOnLoop(QuicStreamType type, CompletionSource<QuicStream> source)
+    {
+        if (_terminalError is { } error)
+        {
+            source.TrySetException(error);
+            return;
+        }
+        if (_pendingOpens.Count > 0 || !TryOpen(type, source))
+        {
+            _pendingOpens.Enqueue((type, source));
+        }
+    }
+
+    private bool TryOpen(QuicStreamType type, CompletionSource<QuicStream> source)
+    {
+        long id;
+        int rv = type == QuicStreamType.Bidirectional
+            ? ngtcp2.ngtcp2_conn_open_bidi_stream(Conn, &id, null)
+            : ngtcp2.ngtcp2_conn_open_uni_stream(Conn, &id, null);
+        if (rv == ngtcp2.NGTCP2_ERR_STREAM_ID_BLOCKED)
+        {
+            return false;
+        }
+        if (rv != 0)
+        {
+            source.TrySetException(new QuicException(QuicErrorKind.InternalError, $"Could not open a stream: {QuicNative.Ngtcp2Error(rv)}."));
+            return true;
+        }
+        var stream = new QuicStream(this, id, isLocal: true);
+        _streams[id] = stream;
+        source.TrySetResult(stream);
+        return true;
+    }
+
+    private void CancelOpen(CompletionSource<QuicStream> source, CancellationToken token)
+    {
+        if (source.TrySetException(new OperationCanceledException(token)))
+        {
+            // Left in the queue; TryOpenPending skips completed sources.
+        }
+    }
+
+    private void TryOpenPending()
+    {
+        while (_pendingOpens.Count > 0 && _terminalError is null)
+        {
+            var (type, source) = _pendingOpens.Peek();
+            if (source.IsCompleted)
+            {
+                _pendingOpens.Dequeue();
+                continue;
+            }
+            if (!TryOpen(type, source))
+            {
+                return;
+            }
+            _pendingOpens.Dequeue();
+        }
+    }
+
+    internal void ScheduleSend(QuicStream stream)
+    {
+        if (!stream.InSendQueue && !stream.Closed)
+        {
+            stream.InSendQueue = true;
+            _sendQueue.Enqueue(stream);
+        }
+        _endpoint.MarkDirty(this);
+    }
+
+    internal void AddReadReady(QuicStream stream) => _readReady.Add(stream);
+
+    /// <summary>Grants the peer the credit the application freed by reading (outside any ngtcp2 callback).</summary>
+    internal void FlushCredit(QuicStream stream)
+    {
+        ulong n = stream.TakeCredit();
+        if (n == 0 || _state is not (State.Handshaking or State.Connected))
+        {
+            return;
+        }
+        ngtcp2.ngtcp2_conn_extend_max_stream_offset(Conn, stream.Id, n);
+        ngtcp2.ngtcp2_conn_extend_max_offset(Conn, n);
+        _endpoint.MarkDirty(this);
+    }
+
+    internal void ShutdownStreamWrite(long id, long errorCode)
+    {
+        if (_state is State.Handshaking or State.Connected)
+        {
+            ngtcp2.ngtcp2_conn_shutdown_stream_write(Conn, 0, id, (ulong)errorCode);
+            _endpoint.MarkDirty(this);
+        }
+    }
+
+    internal void ShutdownStreamRead(long id, long errorCode)
+    {
+        if (_state is State.Handshaking or State.Connected)
+        {
+            ngtcp2.ngtcp2_conn_shutdown_stream_read(Conn, 0, id, (ulong)errorCode);
+            _endpoint.MarkDirty(this);
+        }
+    }
+
+    // ---- packets in ----
+
+    internal void OnPacket(ngtcp2.ngtcp2_path* path, byte* data, int length, ulong now)
+    {
+        switch (_state)
+        {
+            case State.Closing:
+                // Answer a peer that keeps talking with our close again, exponentially less often.
+                _packetsWhileClosing++;
+                if (_closePacket is not null && (_packetsWhileClosing & (_packetsWhileClosing - 1)) == 0)
+                {
+                    _endpoint.SendRaw(_closePacket, path->remote.addr, (int)path->remote.addrlen);
+                }
+                return;
+            case State.Draining:
+            case State.Released:
+                return;
+        }
+        _bytesReceived += length;
+        _packetsReceived++;
+        ngtcp2.ngtcp2_pkt_info pi = default;
+        int rv = ngtcp2.ngtcp2_conn_read_pkt_versioned(Conn, path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, data, (nuint)length, now);
+        if (rv != 0)
+        {
+            HandleError(rv, now);
+            return;
+        }
+        _endpoint.MarkDirty(this);
+    }
+
+    /// <summary>After a batch of datagrams: completes reads, grants credit, opens streams that got credit.</summary>
+    internal void AfterPackets()
+    {
+        if (_readReady.Count > 0)
+        {
+            foreach (QuicStream stream in _readReady)
+            {
+                stream.FlushRead();
+                FlushCredit(stream);
+            }
+            _readReady.Clear();
+        }
+        if (_streamCreditChanged)
+        {
+            _streamCreditChanged = false;
+            TryOpenPending();
+        }
+    }
+
+    internal void OnExpiry(ulong now)
+    {
+        if (_state is State.Closing or State.Draining)
+        {
+            return;
+        }
+        int rv = ngtcp2.ngtcp2_conn_handle_expiry(Conn, now);
+        if (rv != 0)
+        {
+            HandleError(rv, now);
+            return;
+        }
+        _endpoint.MarkDirty(this);
+    }
+
+    internal ulong Expiry => _state switch
+    {
+        State.Closing or State.Draining => Deadline,
+        State.Released => ulong.MaxValue,
+        _ => ngtcp2.ngtcp2_conn_get_expiry(Conn),
+    };
+
+    /// <summary>An ICMP "port unreachable" came back for this connection's peer.</summary>
+    internal void OnUnreachable(ulong now)
+    {
+        if (_state == State.Handshaking && !IsServer)
+        {
+            Terminate(new QuicException(QuicErrorKind.ConnectionRefused, $"No QUIC endpoint is listening at {RemoteEndPoint} (port unreachable)."));
+            EnterDeadline(State.Draining, now, 0);
+        }
+    }
+
+    // ---- packets out ----
+
+    /// <summary>Writes as many packets as congestion control, pacing and flow control allow, in GSO batches.</summary>
+    internal void WritePackets(ulong now)
+    {
+        if (_state is not (State.Handshaking or State.Connected))
+        {
+            return;
+        }
+        byte* buffer = _endpoint.SendBuffer;
+        ngtcp2.ngtcp2_path_storage* ps = _endpoint.PathStorage;
+        ngtcp2.ngtcp2_vec* vecs = stackalloc ngtcp2.ngtcp2_vec[MaxVectors];
+        int maxSize = (int)ngtcp2.ngtcp2_conn_get_path_max_tx_udp_payload_size(Conn);
+        int batchCapacity = Math.Clamp(QuicEndpoint.SendBufferSize / maxSize, 1, 64);
+        // Pacing: write what the send quantum allows now; ngtcp2's expiry wakes us for the rest.
+        nuint quantum = ngtcp2.ngtcp2_conn_get_send_quantum(Conn);
+        int budget = (int)Math.Clamp((long)quantum / maxSize, 1, 1024);
+
+        int batchLength = 0, segmentSize = 0, packets = 0;
+        int blockedRounds = 0;
+        while (true)
+        {
+            QuicStream? stream = null;
+            while (_sendQueue.Count > 0)
+            {
+                QuicStream candidate = _sendQueue.Peek();
+                if (candidate.Closed || candidate.SendBlocked || !candidate.HasDataToSend)
+                {
+                    _sendQueue.Dequeue();
+                    candidate.InSendQueue = false;
+                    continue;
+                }
+                stream = candidate;
+                break;
+            }
+
+            long streamId = -1;
+            int vecCount = 0;
+            uint flags = ngtcp2.NGTCP2_WRITE_STREAM_FLAG_MORE;
+            bool fin = false;
+            if (stream is not null)
+            {
+                streamId = stream.Id;
+                vecCount = stream.FillVectors(vecs, MaxVectors, out fin);
+                if (fin)
+                {
+                    flags |= ngtcp2.NGTCP2_WRITE_STREAM_FLAG_FIN;
+                }
+            }
+
+            ngtcp2.ngtcp2_pkt_info pi = default;
+            nint accepted = -1;
+            nint n = ngtcp2.ngtcp2_conn_writev_stream_versioned(Conn, &ps->path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, buffer + batchLength, (nuint)maxSize, &accepted, flags, streamId, vecs, (nuint)vecCount, now);
+            if (n < 0)
+            {
+                switch ((int)n)
+                {
+                    case ngtcp2.NGTCP2_ERR_WRITE_MORE:
+                        stream!.OnWritten(accepted, fin);
+                        RotateSendQueue(stream);
+                        continue;
+                    case ngtcp2.NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                        stream!.OnSendBlocked();
+                        _sendQueue.Dequeue();
+                        stream.InSendQueue = false;
+                        if (++blockedRounds > 1024)
+                        {
+                            break;
+                        }
+                        continue;
+                    case ngtcp2.NGTCP2_ERR_STREAM_SHUT_WR:
+                    case ngtcp2.NGTCP2_ERR_STREAM_NOT_FOUND:
+                        _sendQueue.Dequeue();
+                        stream!.InSendQueue = false;
+                        continue;
+                    default:
+                        Flush(buffer, batchLength, segmentSize, ps);
+                        HandleError((int)n, now);
+                        return;
+                }
+            }
+            if (n == 0)
+            {
+                break;
+            }
+            if (stream is not null && accepted >= 0)
+            {
+                stream.OnWritten(accepted, fin);
+                RotateSendQueue(stream);
+            }
+            _bytesSent += n;
+            _packetsSent++;
+            if (packets == 0)
+            {
+                segmentSize = (int)n;
+            }
+            else if (n > segmentSize)
+            {
+                // GSO needs equal segments (the last may be shorter): send what we have, restart with this one.
+                Flush(buffer, batchLength, segmentSize, ps);
+                Buffer.MemoryCopy(buffer + batchLength, buffer, n, n);
+                batchLength = 0;
+                packets = 0;
+                segmentSize = (int)n;
+            }
+            batchLength += (int)n;
+            packets++;
+            if (n < segmentSize || packets >= batchCapacity || batchLength + maxSize > QuicEndpoint.SendBufferSize)
+            {
+                Flush(buffer, batchLength, segmentSize, ps);
+                batchLength = 0;
+                packets = 0;
+            }
+            if (--budget == 0)
+            {
+                break;
+            }
+        }
+        Flush(buffer, batchLength, segmentSize, ps);
+        ngtcp2.ngtcp2_conn_update_pkt_tx_time(Conn, now);
+    }
+
+    private void RotateSendQueue(QuicStream stream)
+    {
+        // Round robin: a stream that still has data goes to the back so concurrent streams share the path.
+        if (_sendQueue.Count > 1 && _sendQueue.Peek() == stream)
+        {
+            _sendQueue.Enqueue(_sendQueue.Dequeue());
+        }
+    }
+
+    private void Flush(byte* buffer, int length, int segmentSize, ngtcp2.ngtcp2_path_storage* ps)
+    {
+        if (length > 0)
+        {
+            _endpoint.Socket.Send(buffer, length, segmentSize, ps->path.remote.addr, (int)ps->path.remote.addrlen);
+        }
+    }
+
+    // ---- errors and close ----
+
+    private void HandleError(int liberr, ulong now)
+    {
+        switch (liberr)
+        {
+            case ngtcp2.NGTCP2_ERR_DRAINING:
+                Terminate(ErrorFromPeerClose());
+                EnterDeadline(State.Draining, now, 3);
+                return;
+            case ngtcp2.NGTCP2_ERR_CLOSING:
+                EnterDeadline(State.Closing, now, 3);
+                return;
+            case ngtcp2.NGTCP2_ERR_IDLE_CLOSE:
+                Terminate(new QuicException(QuicErrorKind.IdleTimeout, $"The connection to {RemoteEndPoint} was idle for longer than {Options.IdleTimeout.TotalSeconds:0.###} s."));
+                EnterDeadline(State.Draining, now, 0);
+                return;
+            case ngtcp2.NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+                Terminate(new QuicException(QuicErrorKind.Timeout, $"The handshake with {RemoteEndPoint} did not finish within {Options.HandshakeTimeout.TotalSeconds:0.###} s."));
+                EnterDeadline(State.Draining, now, 0);
+                return;
+            case ngtcp2.NGTCP2_ERR_DROP_CONN:
+            case ngtcp2.NGTCP2_ERR_RECV_VERSION_NEGOTIATION:
+            case ngtcp2.NGTCP2_ERR_VERSION_NEGOTIATION_FAILURE:
+                Terminate(liberr == ngtcp2.NGTCP2_ERR_DROP_CONN
+                    ? new QuicException(QuicErrorKind.ProtocolViolation, $"The connection to {RemoteEndPoint} was dropped: {QuicNative.Ngtcp2Error(liberr)}.")
+                    : new QuicException(QuicErrorKind.VersionNegotiationFailed, $"{RemoteEndPoint} does not speak QUIC version 1."));
+                EnterDeadline(State.Draining, now, 0);
+                return;
+        }
+
+        ngtcp2.ngtcp2_ccerr ccerr;
+        ngtcp2.ngtcp2_ccerr_default(&ccerr);
+        QuicException error;
+        if (liberr == ngtcp2.NGTCP2_ERR_CRYPTO)
+        {
+            byte alert = ngtcp2.ngtcp2_conn_get_tls_alert(Conn);
+            ngtcp2.ngtcp2_ccerr_set_tls_alert(&ccerr, alert, null, 0);
+            error = ErrorFromTls(alert, local: true);
+        }
+        else if (liberr == ngtcp2.NGTCP2_ERR_CALLBACK_FAILURE && _callbackFailure is not null)
+        {
+            error = _callbackFailure as QuicException ?? new QuicException(QuicErrorKind.InternalError, $"Internal error while processing a packet: {_callbackFailure.Message}", innerException: _callbackFailure);
+            ngtcp2.ngtcp2_ccerr_set_liberr(&ccerr, liberr, null, 0);
+        }
+        else
+        {
+            ngtcp2.ngtcp2_ccerr_set_liberr(&ccerr, liberr, null, 0);
+            error = new QuicException(QuicErrorKind.ProtocolViolation, $"QUIC error on the connection to {RemoteEndPoint}: {QuicNative.Ngtcp2Error(liberr)}.", transportErrorCode: ccerr.error_code);
+        }
+        SendClose(&ccerr, now);
+        Terminate(error);
+        EnterDeadline(State.Closing, now, 3);
+    }
+
+    private QuicException ErrorFromTls(byte alert, bool local)
+    {
+        if (_authFailure is not null)
+        {
+            return new QuicException(QuicErrorKind.AuthenticationFailed, $"Authentication of {RemoteEndPoint} failed: {_authFailure}.", transportErrorCode: ngtcp2.NGTCP2_CRYPTO_ERROR + alert);
+        }
+        return alert switch
+        {
+            120 => new QuicException(QuicErrorKind.AlpnMismatch, $"{RemoteEndPoint} speaks none of the application protocols [{string.Join(", ", _endpoint.Options.ApplicationProtocols)}].", transportErrorCode: ngtcp2.NGTCP2_CRYPTO_ERROR + alert),
+            42 or 43 or 44 or 45 or 46 or 48 or 49 or 51 or 116 => new QuicException(QuicErrorKind.AuthenticationFailed, $"{(local ? "We" : "The peer")} rejected the {(local ? "peer's" : "our")} certificate during the handshake with {RemoteEndPoint} (TLS alert {alert}).", transportErrorCode: ngtcp2.NGTCP2_CRYPTO_ERROR + alert),
+            _ => new QuicException(QuicErrorKind.ProtocolViolation, $"The TLS handshake with {RemoteEndPoint} failed (TLS alert {alert}).", transportErrorCode: ngtcp2.NGTCP2_CRYPTO_ERROR + alert),
+        };
+    }
+
+    private QuicException ErrorFromPeerClose()
+    {
+        ngtcp2.ngtcp2_ccerr* ccerr = ngtcp2.ngtcp2_conn_get_ccerr(Conn);
+        string reason = ccerr->reasonlen > 0 ? Encoding.UTF8.GetString(ccerr->reason, (int)Math.Min(ccerr->reasonlen, 1024)) : "";
+        string suffix = reason.Length > 0 ? $": {reason}" : "";
+        if (ccerr->type == ngtcp2.ngtcp2_ccerr_type.NGTCP2_CCERR_TYPE_APPLICATION)
+        {
+            return new QuicException(QuicErrorKind.ConnectionAborted, $"The peer {RemoteEndPoint} closed the connection with error code {ccerr->error_code}{suffix}.", applicationErrorCode: (long)ccerr->error_code);
+        }
+        ulong code = ccerr->error_code;
+        if (code >= ngtcp2.NGTCP2_CRYPTO_ERROR && code < ngtcp2.NGTCP2_CRYPTO_ERROR + 256)
+        {
+            return ErrorFromTls((byte)(code - ngtcp2.NGTCP2_CRYPTO_ERROR), local: false);
+        }
+        if (code == ngtcp2.NGTCP2_CONNECTION_REFUSED)
+        {
+            return new QuicException(QuicErrorKind.ConnectionRefused, $"{RemoteEndPoint} refused the connection{suffix}.", transportErrorCode: code);
+        }
+        if (code == ngtcp2.NGTCP2_NO_ERROR)
+        {
+            return new QuicException(QuicErrorKind.ConnectionAborted, $"The peer {RemoteEndPoint} closed the connection{suffix}.", applicationErrorCode: 0, transportErrorCode: code);
+        }
+        return new QuicException(QuicErrorKind.ProtocolViolation, $"The peer {RemoteEndPoint} closed the connection with transport error 0x{code:x}{suffix}.", transportErrorCode: code);
+    }
+
+    internal void CloseOnLoop(long errorCode, string? reason)
+    {
+        if (_state is not (State.Handshaking or State.Connected))
+        {
+            return;
+        }
+        ulong now = _endpoint.CurrentTime;
+        byte[] reasonBytes = Encoding.UTF8.GetBytes(reason ?? "");
+        if (reasonBytes.Length > 256)
+        {
+            Array.Resize(ref reasonBytes, 256);
+        }
+        ngtcp2.ngtcp2_ccerr ccerr;
+        ngtcp2.ngtcp2_ccerr_default(&ccerr);
+        fixed (byte* r = reasonBytes)
+        {
+            ngtcp2.ngtcp2_ccerr_set_application_error(&ccerr, (ulong)errorCode, r, (nuint)reasonBytes.Length);
+            SendClose(&ccerr, now);
+        }
+        Terminate(new QuicException(QuicErrorKind.OperationAborted, $"The connection was closed locally with error code {errorCode}.", applicationErrorCode: errorCode));
+        EnterDeadline(State.Closing, now, 3);
+    }
+
+    private void SendClose(ngtcp2.ngtcp2_ccerr* ccerr, ulong now)
+    {
+        byte* buffer = _endpoint.SendBuffer;
+        ngtcp2.ngtcp2_path_storage* ps = _endpoint.PathStorage;
+        ngtcp2.ngtcp2_pkt_info pi = default;
+        nint n = ngtcp2.ngtcp2_conn_write_connection_close_versioned(Conn, &ps->path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, buffer, (nuint)Math.Max(ngtcp2.NGTCP2_MAX_UDP_PAYLOAD_SIZE, (int)ngtcp2.ngtcp2_conn_get_path_max_tx_udp_payload_size(Conn)), ccerr, now);
+        if (n > 0)
+        {
+            _closePacket = new ReadOnlySpan<byte>(buffer, (int)n).ToArray();
+            _endpoint.Socket.Send(buffer, (int)n, (int)n, ps->path.remote.addr, (int)ps->path.remote.addrlen);
+        }
+    }
+
+    private void EnterDeadline(State state, ulong now, int ptoMultiple)
+    {
+        _state = state;
+        ulong pto = ptoMultiple == 0 ? 0 : ngtcp2.ngtcp2_conn_get_pto(Conn);
+        Deadline = now + ((ulong)ptoMultiple * pto);
+        _endpoint.MarkDirty(this);
+    }
+
+    /// <summary>Fails everything pending with <paramref name="error"/>; the first error wins.</summary>
+    internal void Terminate(QuicException error)
+    {
+        if (_terminalError is not null)
+        {
+            return;
+        }
+        _terminalError = error;
+        Log.ConnectionTerminated(_logger, LogId, RemoteEndPoint, error.Kind, error.Message);
+        _connectSource?.TrySetException(error);
+        _connectSource = null;
+        _incomingStreams.Writer.TryComplete();
+        while (_pendingOpens.Count > 0)
+        {
+            _pendingOpens.Dequeue().Source.TrySetException(error);
+        }
+        foreach (QuicStream stream in _streams.Values)
+        {
+            stream.OnConnectionTerminated(error);
+        }
+        _sendQueue.Clear();
+        _readReady.Clear();
+    }
+
+    /// <summary>Ends the connection for good: fails what is pending and frees native state. Loop thread.</summary>
+    internal void Release(QuicException error)
+    {
+        if (_state == State.Released)
+        {
+            return;
+        }
+        Terminate(error);
+        _streams.Clear();
+        _state = State.Released;
+        ReleaseNative();
+    }
+
+    /// <summary>The endpoint is going away: tell the peer, then release.</summary>
+    internal void CloseForShutdown()
+    {
+        CloseOnLoop(0, "endpoint disposed");
+    }
+
+    private QuicConnectionStatistics ReadStatistics()
+    {
+        if (_state == State.Released)
+        {
+            return new QuicConnectionStatistics { BytesSent = _bytesSent, BytesReceived = _bytesReceived, PacketsSent = _packetsSent, PacketsReceived = _packetsReceived };
+        }
+        ngtcp2.ngtcp2_conn_info info;
+        ngtcp2.ngtcp2_conn_get_conn_info_versioned(Conn, ngtcp2.NGTCP2_CONN_INFO_V1, &info);
+        long lost = 0;
+        foreach (long id in _streams.Keys)
+        {
+            lost += (long)ngtcp2.ngtcp2_conn_get_stream_loss_count(Conn, id);
+        }
+        return new QuicConnectionStatistics
+        {
+            SmoothedRtt = TimeSpan.FromTicks((long)(info.smoothed_rtt / 100)),
+            MinRtt = TimeSpan.FromTicks((long)(info.min_rtt / 100)),
+            LatestRtt = TimeSpan.FromTicks((long)(info.latest_rtt / 100)),
+            CongestionWindow = (long)info.cwnd,
+            BytesInFlight = (long)info.bytes_in_flight,
+            BytesSent = _bytesSent,
+            BytesReceived = _bytesReceived,
+            PacketsSent = _packetsSent,
+            PacketsReceived = _packetsReceived,
+            StreamFramesLost = lost,
+            MaxDatagramSize = (int)ngtcp2.ngtcp2_conn_get_path_max_tx_udp_payload_size(Conn),
+        };
+    }
+}

@@ -1,0 +1,151 @@
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using TensorProtocol.Quic.Internal;
+using TensorProtocol.Quic.Native;
+
+namespace TensorProtocol.Quic;
+
+/// <summary>
+/// A QUIC connection to one authenticated peer. Made by <see cref="QuicEndpoint.ConnectAsync"/> or
+/// <see cref="QuicEndpoint.AcceptConnectionAsync"/>; driven by its endpoint's loop thread.
+/// </summary>
+public sealed partial class QuicConnection : IAsyncDisposable
+{
+    /// <summary>The error code sent when a cancelled write or a disposed connection has to abort something.</summary>
+    internal const long CancelledErrorCode = 0;
+
+    private readonly QuicEndpoint _endpoint;
+    private readonly Channel<QuicStream> _incomingStreams = Channel.CreateUnbounded<QuicStream>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly ILogger _logger;
+    private volatile QuicException? _terminalError;
+    private int _disposed;
+
+    private QuicConnection(QuicEndpoint endpoint, bool isServer, IPEndPoint remoteEndPoint, QuicConnectionOptions options, ILogger logger)
+    {
+        _endpoint = endpoint;
+        IsServer = isServer;
+        RemoteEndPoint = remoteEndPoint;
+        Options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Whether this side accepted the connection (rather than dialing it).</summary>
+    public bool IsServer { get; }
+
+    /// <summary>The peer's address.</summary>
+    public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>The local socket's address.</summary>
+    public IPEndPoint LocalEndPoint => _endpoint.LocalEndPoint;
+
+    /// <summary>The peer's authenticated Ed25519 public key.</summary>
+    public QuicPublicKey RemotePublicKey { get; private set; }
+
+    /// <summary>The application protocol (ALPN) both sides agreed on.</summary>
+    public string NegotiatedApplicationProtocol { get; private set; } = "";
+
+    /// <summary>The settings this connection runs with.</summary>
+    public QuicConnectionOptions Options { get; }
+
+    /// <summary>The endpoint that owns this connection.</summary>
+    public QuicEndpoint Endpoint => _endpoint;
+
+    /// <summary>Set once the connection has ended; later operations fail with it.</summary>
+    internal QuicException? TerminalError => _terminalError;
+
+    /// <summary>
+    /// Opens a stream, waiting while the peer's stream limit is reached (until it grants more or
+    /// <paramref name="cancellationToken"/> fires).
+    /// </summary>
+    public ValueTask<QuicStream> OpenOutboundStreamAsync(QuicStreamType type = QuicStreamType.Bidirectional, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        if (_terminalError is { } error)
+        {
+            return ValueTask.FromException<QuicStream>(error);
+        }
+        var source = new CompletionSource<QuicStream>();
+        Post(() => OpenStreamOnLoop(type, source));
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return source.ValueTask;
+        }
+        return WithCancellation(source, cancellationToken);
+
+        async ValueTask<QuicStream> WithCancellation(CompletionSource<QuicStream> s, CancellationToken ct)
+        {
+            await using (ct.UnsafeRegister(static (state, token) =>
+            {
+                var (conn, src) = ((QuicConnection, CompletionSource<QuicStream>))state!;
+                conn.Post(() => conn.CancelOpen(src, token));
+            }, (this, s)).ConfigureAwait(false))
+            {
+                return await s.ValueTask.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Waits for the next stream the peer opens.</summary>
+    public async ValueTask<QuicStream> AcceptInboundStreamAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        try
+        {
+            return await _incomingStreams.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw _terminalError ?? new QuicException(QuicErrorKind.OperationAborted, "The connection was closed.");
+        }
+    }
+
+    /// <summary>
+    /// Closes the connection with an application error code (0 for a normal close) that the peer sees. Pending
+    /// operations fail; unacknowledged data is abandoned. Completes once the close was sent.
+    /// </summary>
+    public ValueTask CloseAsync(long errorCode, string? reason = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(errorCode);
+        var source = new CompletionSource<bool>();
+        Post(() =>
+        {
+            CloseOnLoop(errorCode, reason);
+            source.TrySetResult(true);
+        });
+        return source.AsValueTask;
+    }
+
+    /// <summary>A snapshot of RTT, congestion window and counters, read on the loop thread.</summary>
+    public ValueTask<QuicConnectionStatistics> GetStatisticsAsync()
+    {
+        var source = new CompletionSource<QuicConnectionStatistics>();
+        Post(() => source.TrySetResult(ReadStatistics()));
+        return source.ValueTask;
+    }
+
+    /// <summary>Closes with error code 0 if still open, and lets the endpoint forget the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _endpoint.OnConnectionAcceptedByUser(this);
+        try
+        {
+            await CloseAsync(0, "disposed").ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The endpoint went first; it closed us already.
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{(IsServer ? "server" : "client")} connection {LogId} to {RemoteEndPoint}";
+
+    internal void Post(Action work) => _endpoint.Post(work);
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+}

@@ -1,0 +1,81 @@
+namespace TensorProtocol.Quic;
+
+/// <summary>Per-connection settings; an endpoint applies the same ones to every connection it makes or accepts.</summary>
+public sealed record QuicConnectionOptions
+{
+    /// <summary>The defaults: tuned for bulk tensor transfer on LANs and loopback.</summary>
+    public static QuicConnectionOptions Default { get; } = new();
+
+    /// <summary>How many bidirectional streams the peer may have open at once.</summary>
+    public int MaxInboundBidirectionalStreams { get; init; } = 256;
+
+    /// <summary>How many unidirectional streams the peer may have open at once.</summary>
+    public int MaxInboundUnidirectionalStreams { get; init; } = 16;
+
+    /// <summary>Close the connection after this long without hearing from the peer.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Send a PING after this long without traffic so an idle connection stays alive; zero disables.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary>A handshake that has not finished after this long fails with <see cref="QuicErrorKind.Timeout"/>.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The per-stream receive window granted at the start; it grows with the measured bandwidth-delay product.</summary>
+    public int InitialStreamReceiveWindow { get; init; } = 1 << 20;
+
+    /// <summary>The largest per-stream receive window: bounds the memory one stream's unread data may take.</summary>
+    public int MaxStreamReceiveWindow { get; init; } = 16 << 20;
+
+    /// <summary>The connection-wide receive window granted at the start.</summary>
+    public int InitialConnectionReceiveWindow { get; init; } = 4 << 20;
+
+    /// <summary>The largest connection-wide receive window.</summary>
+    public int MaxConnectionReceiveWindow { get; init; } = 64 << 20;
+
+    /// <summary>The congestion controller.</summary>
+    public QuicCongestionControl CongestionControl { get; init; } = QuicCongestionControl.Bbr;
+
+    /// <summary>
+    /// The largest UDP payload this side sends. 1452 fits a 1500-byte Ethernet MTU over IPv6; raise it (up to 65527)
+    /// on loopback or jumbo-frame LANs, where fewer, larger packets cost far less CPU.
+    /// </summary>
+    public int MaxDatagramSize { get; init; } = 1452;
+
+    internal void Validate()
+    {
+        static void Positive(TimeSpan value, string name)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(name, value, "Must be positive.");
+            }
+        }
+        if (MaxInboundBidirectionalStreams is < 0 or > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInboundBidirectionalStreams), MaxInboundBidirectionalStreams, "Must be within 0..1048576.");
+        }
+        if (MaxInboundUnidirectionalStreams is < 0 or > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInboundUnidirectionalStreams), MaxInboundUnidirectionalStreams, "Must be within 0..1048576.");
+        }
+        Positive(IdleTimeout, nameof(IdleTimeout));
+        Positive(HandshakeTimeout, nameof(HandshakeTimeout));
+        if (KeepAliveInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "Must not be negative.");
+        }
+        if (InitialStreamReceiveWindow < 1024 || MaxStreamReceiveWindow < InitialStreamReceiveWindow)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxStreamReceiveWindow), "Stream windows must be at least 1 KiB, and the maximum at least the initial one.");
+        }
+        if (InitialConnectionReceiveWindow < InitialStreamReceiveWindow || MaxConnectionReceiveWindow < InitialConnectionReceiveWindow)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConnectionReceiveWindow), "Connection windows must be at least the stream window, and the maximum at least the initial one.");
+        }
+        if (MaxDatagramSize is < 1200 or > 65527)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDatagramSize), MaxDatagramSize, "A QUIC datagram is 1200 to 65527 bytes.");
+        }
+    }
+}

@@ -1,0 +1,469 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using TensorProtocol.Quic.Interop;
+using TensorProtocol.Quic.Internal;
+using TensorProtocol.Quic.Native;
+
+namespace TensorProtocol.Quic;
+
+// The loop thread: receive, route by connection ID, run timers, write, reap. Everything here is loop-only.
+public sealed unsafe partial class QuicEndpoint
+{
+    private readonly List<QuicConnection> _connections = [];
+    private readonly Dictionary<ConnectionIdKey, QuicConnection> _byCid = [];
+    private readonly List<QuicConnection> _dirty = [];
+    private readonly List<QuicConnection> _touched = [];
+    private readonly byte[] _resetSecret = new byte[32];
+    private bool _shuttingDown;
+    private ulong _resetWindowStart;
+    private int _resetsInWindow;
+
+    private const int MaxStatelessResetsPerSecond = 100;
+
+    /// <summary>
+    /// The loop's clock. ngtcp2 asserts that a connection never sees time go backwards, so every timestamp handed
+    /// to it comes from here, and this only moves forward.
+    /// </summary>
+    internal ulong CurrentTime { get; private set; }
+
+    private ulong Tick()
+    {
+        ulong now = QuicNative.Now();
+        if (now > CurrentTime)
+        {
+            CurrentTime = now;
+        }
+        return CurrentTime;
+    }
+    private const int MaxReceiveBatchesPerTurn = 8;
+
+    private void Run()
+    {
+        Exception? failure = null;
+        try
+        {
+            var received = new UdpSocket.Received[UdpSocket.BatchSize];
+            while (true)
+            {
+                Tick();
+                DrainWork();
+                if (_shuttingDown && AllReleasedOrClosing())
+                {
+                    break;
+                }
+                ReceiveAll(received);
+                ulong now = Tick();
+                RunTimers(now);
+                WriteDirty(now);
+                Reap(now);
+                Wait();
+            }
+        }
+        catch (Exception e)
+        {
+            failure = e;
+            Log.LoopFailed(_logger, LocalEndPoint, e);
+        }
+        finally
+        {
+            Cleanup(failure);
+        }
+    }
+
+    private void DrainWork()
+    {
+        Volatile.Write(ref _wakeRequested, 0);
+        while (_work.TryDequeue(out Action? work))
+        {
+            work();
+        }
+    }
+
+    private void ReceiveAll(UdpSocket.Received[] received)
+    {
+        for (int round = 0; round < MaxReceiveBatchesPerTurn; round++)
+        {
+            int n = Socket.ReceiveBatch(received);
+            if (n == 0)
+            {
+                break;
+            }
+            ulong now = Tick();
+            for (int i = 0; i < n; i++)
+            {
+                ref UdpSocket.Received r = ref received[i];
+                for (int offset = 0; offset < r.Length; offset += r.SegmentSize)
+                {
+                    OnDatagram(r.Data + offset, Math.Min(r.SegmentSize, r.Length - offset), r.Address, r.AddressLength, now);
+                }
+            }
+            foreach (QuicConnection c in _touched)
+            {
+                c.Touched = false;
+                if (!c.IsReleased)
+                {
+                    c.AfterPackets();
+                }
+            }
+            _touched.Clear();
+            if (n < UdpSocket.BatchSize)
+            {
+                break;
+            }
+        }
+    }
+
+    private void OnDatagram(byte* data, int length, byte* address, int addressLength, ulong now)
+    {
+        ngtcp2.ngtcp2_version_cid vc;
+        int rv = ngtcp2.ngtcp2_pkt_decode_version_cid(&vc, data, (nuint)length, QuicConnection.ConnectionIdLength);
+        if (rv == ngtcp2.NGTCP2_ERR_VERSION_NEGOTIATION)
+        {
+            SendVersionNegotiation(&vc, address, addressLength);
+            return;
+        }
+        if (rv != 0 || vc.dcidlen > ngtcp2.NGTCP2_MAX_CIDLEN)
+        {
+            return; // not QUIC, or garbage: drop silently
+        }
+        var key = new ConnectionIdKey(new ReadOnlySpan<byte>(vc.dcid, (int)vc.dcidlen));
+        ngtcp2.ngtcp2_path path = default;
+        path.local.addr = LocalAddress;
+        path.local.addrlen = (uint)LocalAddressLength;
+        path.remote.addr = address;
+        path.remote.addrlen = (uint)addressLength;
+        if (_byCid.TryGetValue(key, out QuicConnection? connection))
+        {
+            connection.OnPacket(&path, data, length, now);
+            Touch(connection);
+            return;
+        }
+        if ((data[0] & 0x80) != 0)
+        {
+            TryAccept(&path, data, length, address, addressLength, now);
+        }
+        else
+        {
+            SendStatelessReset(&vc, length, address, addressLength, now);
+        }
+    }
+
+    private void TryAccept(ngtcp2.ngtcp2_path* path, byte* data, int length, byte* address, int addressLength, ulong now)
+    {
+        if (!Options.AcceptIncomingConnections || _shuttingDown)
+        {
+            return;
+        }
+        ngtcp2.ngtcp2_pkt_hd hd;
+        if (ngtcp2.ngtcp2_accept(&hd, data, (nuint)length) != 0 || hd.type != ngtcp2.NGTCP2_PKT_INITIAL)
+        {
+            return; // not a valid first Initial (ngtcp2 also checks the 1200-byte minimum)
+        }
+        if (Volatile.Read(ref _pendingAccepts) >= Options.AcceptQueueCapacity || _connections.Count >= Options.MaxConnections)
+        {
+            // Bounded: a flood of handshakes gets CONNECTION_REFUSED, not memory.
+            Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), "the accept queue is full");
+            nint n = ngtcp2_crypto.ngtcp2_crypto_write_connection_close(SendBuffer, SendBufferSize, hd.version, &hd.scid, &hd.dcid, ngtcp2.NGTCP2_CONNECTION_REFUSED, null, 0);
+            if (n > 0)
+            {
+                Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
+            }
+            return;
+        }
+        QuicConnection connection;
+        try
+        {
+            connection = QuicConnection.CreateServer(this, &hd, address, addressLength, _logger);
+        }
+        catch (QuicException e)
+        {
+            Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), e.Message);
+            return;
+        }
+        connection.PendingAcceptFlag = 1;
+        Interlocked.Increment(ref _pendingAccepts);
+        _connections.Add(connection);
+        connection.OnPacket(path, data, length, now);
+        Touch(connection);
+    }
+
+    private void SendStatelessReset(ngtcp2.ngtcp2_version_cid* vc, int length, byte* address, int addressLength, ulong now)
+    {
+        // A reset must be shorter than what provoked it (no amplification, no reset loops) and rate limited.
+        const int minimumLength = 1 + QuicConnection.ConnectionIdLength + ngtcp2.NGTCP2_MIN_STATELESS_RESET_RANDLEN + ngtcp2.NGTCP2_STATELESS_RESET_TOKENLEN + 4;
+        if (length < minimumLength + 1 || vc->dcidlen != QuicConnection.ConnectionIdLength)
+        {
+            return;
+        }
+        if (now - _resetWindowStart > 1_000_000_000UL)
+        {
+            _resetWindowStart = now;
+            _resetsInWindow = 0;
+        }
+        if (++_resetsInWindow > MaxStatelessResetsPerSecond)
+        {
+            return;
+        }
+        ngtcp2.ngtcp2_cid cid;
+        new ReadOnlySpan<byte>(vc->dcid, (int)vc->dcidlen).CopyTo(new Span<byte>(cid.data, ngtcp2.NGTCP2_MAX_CIDLEN));
+        cid.datalen = vc->dcidlen;
+        byte* token = stackalloc byte[ngtcp2.NGTCP2_STATELESS_RESET_TOKENLEN];
+        MakeResetToken(&cid, token);
+        int randLength = Math.Min(length - 1 - ngtcp2.NGTCP2_STATELESS_RESET_TOKENLEN, 41);
+        byte* rand = stackalloc byte[randLength];
+        RandomNumberGenerator.Fill(new Span<byte>(rand, randLength));
+        nint n = ngtcp2.ngtcp2_pkt_write_stateless_reset(SendBuffer, SendBufferSize, token, rand, (nuint)randLength);
+        if (n > 0)
+        {
+            Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
+        }
+    }
+
+    private void SendVersionNegotiation(ngtcp2.ngtcp2_version_cid* vc, byte* address, int addressLength)
+    {
+        if (!Options.AcceptIncomingConnections)
+        {
+            return;
+        }
+        uint* versions = stackalloc uint[1];
+        versions[0] = ngtcp2.NGTCP2_PROTO_VER_V1;
+        byte unused = (byte)RandomNumberGenerator.GetInt32(256);
+        // Swap the IDs: the reply goes back to the sender.
+        nint n = ngtcp2.ngtcp2_pkt_write_version_negotiation(SendBuffer, SendBufferSize, unused, vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, versions, 1);
+        if (n > 0)
+        {
+            Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
+        }
+    }
+
+    private void RunTimers(ulong now)
+    {
+        foreach (QuicConnection c in _connections)
+        {
+            if (!c.IsTerminated && c.Expiry <= now)
+            {
+                c.OnExpiry(now);
+            }
+        }
+    }
+
+    private void WriteDirty(ulong now)
+    {
+        // A connection can become dirty again while writing (e.g. an error): iterate by index.
+        for (int i = 0; i < _dirty.Count; i++)
+        {
+            QuicConnection c = _dirty[i];
+            c.Dirty = false;
+            if (!c.IsReleased)
+            {
+                c.WritePackets(now);
+            }
+        }
+        _dirty.Clear();
+    }
+
+    private void Reap(ulong now)
+    {
+        for (int i = _connections.Count - 1; i >= 0; i--)
+        {
+            QuicConnection c = _connections[i];
+            if (c.IsTerminated && c.Deadline <= now)
+            {
+                RemoveConnection(c, i);
+            }
+        }
+    }
+
+    private void RemoveConnection(QuicConnection c, int index)
+    {
+        foreach (ConnectionIdKey key in c.ConnectionIds)
+        {
+            if (_byCid.TryGetValue(key, out QuicConnection? owner) && owner == c)
+            {
+                _byCid.Remove(key);
+            }
+        }
+        _connections.RemoveAt(index);
+        if (Interlocked.Exchange(ref c.PendingAcceptFlag, 0) == 1)
+        {
+            Interlocked.Decrement(ref _pendingAccepts);
+        }
+        c.Release(c.TerminalError ?? new QuicException(QuicErrorKind.OperationAborted, "The connection was released."));
+    }
+
+    private void Wait()
+    {
+        if (!_work.IsEmpty || _dirty.Count > 0)
+        {
+            return;
+        }
+        ulong next = ulong.MaxValue;
+        foreach (QuicConnection c in _connections)
+        {
+            ulong e = c.Expiry;
+            if (e < next)
+            {
+                next = e;
+            }
+        }
+        libc.pollfd* fds = stackalloc libc.pollfd[2];
+        fds[0] = new libc.pollfd { fd = Socket.Fd, events = libc.POLLIN };
+        fds[1] = new libc.pollfd { fd = _eventFd, events = libc.POLLIN };
+        libc.timespec timeout;
+        libc.timespec* timeoutPointer = null;
+        if (next != ulong.MaxValue)
+        {
+            ulong now = QuicNative.Now();
+            ulong wait = next > now ? next - now : 0;
+            timeout.tv_sec = (long)(wait / 1_000_000_000UL);
+            timeout.tv_nsec = (long)(wait % 1_000_000_000UL);
+            timeoutPointer = &timeout;
+        }
+        int rv = libc.ppoll(fds, 2, timeoutPointer, null);
+        if (rv <= 0)
+        {
+            return;
+        }
+        if ((fds[0].revents & libc.POLLERR) != 0)
+        {
+            Socket.DrainErrors(OnIcmpError);
+        }
+        if ((fds[1].revents & libc.POLLIN) != 0)
+        {
+            ulong value;
+            libc.read(_eventFd, &value, sizeof(ulong));
+        }
+    }
+
+    private void OnIcmpError(IPEndPoint destination, int errno)
+    {
+        ulong now = Tick();
+        foreach (QuicConnection c in _connections)
+        {
+            if (!c.IsServer && c.IsHandshaking && c.RemoteEndPoint.Equals(destination))
+            {
+                c.OnUnreachable(now);
+            }
+        }
+    }
+
+    private void BeginShutdown()
+    {
+        _shuttingDown = true;
+        _accepted.Writer.TryComplete();
+        foreach (QuicConnection c in _connections)
+        {
+            c.CloseForShutdown();
+        }
+    }
+
+    private bool AllReleasedOrClosing()
+    {
+        // Closing connections already told their peers; nothing more is owed to them on shutdown.
+        foreach (QuicConnection c in _connections)
+        {
+            if (!c.IsTerminated)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void Cleanup(Exception? failure)
+    {
+        var error = failure is null
+            ? new QuicException(QuicErrorKind.OperationAborted, "The endpoint was disposed.")
+            : new QuicException(QuicErrorKind.InternalError, $"The endpoint loop failed: {failure.Message}", innerException: failure);
+        for (int i = _connections.Count - 1; i >= 0; i--)
+        {
+            RemoveConnection(_connections[i], i);
+        }
+        _accepted.Writer.TryComplete();
+        while (_accepted.Reader.TryRead(out QuicConnection? c))
+        {
+            c.Release(error);
+        }
+        // Work queued after the loop ended still needs an answer; run it so pending sources fail cleanly.
+        while (_work.TryDequeue(out Action? work))
+        {
+            try
+            {
+                work();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or QuicException)
+            {
+            }
+        }
+        Socket.Dispose();
+        Tls.Dispose();
+        libc.close(_eventFd);
+        NativeMemory.Free(LocalAddress);
+        NativeMemory.AlignedFree(SendBuffer);
+        NativeMemory.Free(PathStorage);
+        if (_ownsIdentity)
+        {
+            _identity.Dispose();
+        }
+        Log.EndpointStopped(_logger, LocalEndPoint);
+        Volatile.Write(ref _disposeRequested, 1);
+        _stopped.TrySetResult();
+    }
+
+    private void Touch(QuicConnection c)
+    {
+        if (!c.Touched)
+        {
+            c.Touched = true;
+            _touched.Add(c);
+        }
+    }
+
+    internal void MarkDirty(QuicConnection c)
+    {
+        if (!c.Dirty)
+        {
+            c.Dirty = true;
+            _dirty.Add(c);
+        }
+    }
+
+    internal void RegisterConnectionId(ConnectionIdKey key, QuicConnection connection) => _byCid[key] = connection;
+
+    internal void UnregisterConnectionId(ConnectionIdKey key, QuicConnection connection)
+    {
+        if (_byCid.TryGetValue(key, out QuicConnection? owner) && owner == connection)
+        {
+            _byCid.Remove(key);
+        }
+    }
+
+    internal void MakeResetToken(ngtcp2.ngtcp2_cid* cid, byte* token)
+    {
+        fixed (byte* secret = _resetSecret)
+        {
+            if (ngtcp2_crypto.ngtcp2_crypto_generate_stateless_reset_token(token, secret, (nuint)_resetSecret.Length, cid) != 0)
+            {
+                throw new QuicException(QuicErrorKind.InternalError, "Could not derive a stateless reset token.");
+            }
+        }
+    }
+
+    internal void EnqueueAccepted(QuicConnection connection)
+    {
+        if (!_accepted.Writer.TryWrite(connection))
+        {
+            connection.CloseOnLoop(0, "endpoint closing");
+        }
+    }
+
+    internal void SendRaw(byte[] packet, void* address, int addressLength)
+    {
+        fixed (byte* p = packet)
+        {
+            Socket.Send(p, packet.Length, packet.Length, address, addressLength);
+        }
+    }
+}

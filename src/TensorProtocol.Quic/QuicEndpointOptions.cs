@@ -1,0 +1,74 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace TensorProtocol.Quic;
+
+/// <summary>Settings of a <see cref="QuicEndpoint"/>: its socket, identity, protocols and limits.</summary>
+public sealed record QuicEndpointOptions
+{
+    /// <summary>
+    /// Where the UDP socket binds. The default, [::]:0, is dual-stack on an ephemeral port; connections this endpoint
+    /// dials leave from the same socket, so peers see one address for it.
+    /// </summary>
+    public IPEndPoint LocalEndPoint { get; init; } = new(IPAddress.IPv6Any, 0);
+
+    /// <summary>The key pair; <c>null</c> makes an ephemeral one. The endpoint does not dispose a given identity.</summary>
+    public QuicIdentity? Identity { get; init; }
+
+    /// <summary>The application protocols (ALPN) this endpoint speaks, most preferred first. At least one.</summary>
+    public IReadOnlyList<string> ApplicationProtocols { get; init; } = [];
+
+    /// <summary>Whether the endpoint accepts incoming connections (a dial-only endpoint sets false).</summary>
+    public bool AcceptIncomingConnections { get; init; } = true;
+
+    /// <summary>
+    /// How many incoming connections may wait (in handshake or handshaken but not yet accepted). Beyond it new
+    /// connection attempts are refused, so a flood of handshakes cannot take unbounded memory.
+    /// </summary>
+    public int AcceptQueueCapacity { get; init; } = 128;
+
+    /// <summary>The most connections (both directions) the endpoint holds at once.</summary>
+    public int MaxConnections { get; init; } = 4096;
+
+    /// <summary>Settings applied to every connection.</summary>
+    public QuicConnectionOptions ConnectionOptions { get; init; } = QuicConnectionOptions.Default;
+
+    /// <summary>Where logs go; the default writes nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// The size asked for the socket's kernel buffers (SO_RCVBUF/SO_SNDBUF; forced past the system limit when
+    /// running as root). Larger buffers absorb bursts at multi-gigabit rates instead of dropping them.
+    /// </summary>
+    public int SocketBufferSize { get; init; } = 8 << 20;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(LocalEndPoint);
+        if (ApplicationProtocols is null || ApplicationProtocols.Count == 0)
+        {
+            throw new ArgumentException("At least one application protocol (ALPN) is required.", nameof(ApplicationProtocols));
+        }
+        foreach (string alpn in ApplicationProtocols)
+        {
+            if (string.IsNullOrEmpty(alpn) || System.Text.Encoding.UTF8.GetByteCount(alpn) > 255)
+            {
+                throw new ArgumentException("An application protocol name is 1 to 255 bytes.", nameof(ApplicationProtocols));
+            }
+        }
+        if (AcceptQueueCapacity is < 1 or > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AcceptQueueCapacity), AcceptQueueCapacity, "Must be within 1..65536.");
+        }
+        if (MaxConnections is < 1 or > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "Must be within 1..1048576.");
+        }
+        if (SocketBufferSize is < 64 * 1024 or > 1 << 30)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SocketBufferSize), SocketBufferSize, "Must be within 64 KiB..1 GiB.");
+        }
+        ArgumentNullException.ThrowIfNull(ConnectionOptions);
+        ConnectionOptions.Validate();
+    }
+}

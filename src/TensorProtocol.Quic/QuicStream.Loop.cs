@@ -1,0 +1,448 @@
+using System.Buffers;
+using TensorProtocol.Quic.Interop;
+using TensorProtocol.Quic.Internal;
+
+namespace TensorProtocol.Quic;
+
+// Everything here runs on the endpoint's loop thread only.
+public sealed unsafe partial class QuicStream
+{
+    // ---- send side ----
+    private readonly List<PendingWrite> _writes = [];
+    private int _ackHead;        // first write not fully acknowledged
+    private int _writeHead;      // first write not fully handed to ngtcp2
+    private long _enqueued;
+    private long _written;
+    private long _acked;
+    private bool _finRequested;
+    private bool _finWritten;
+    private bool _writeClosed;
+    private QuicException? _writeError;
+    internal bool InSendQueue;
+    internal bool SendBlocked;
+
+    // ---- receive side ----
+    private Memory<byte> _readBuffer;
+    private MemoryHandle _readPin;
+    private byte* _readPointer;
+    private int _readLength;
+    private int _readFilled;
+    private bool _readPending;
+    private readonly Queue<(byte[] Array, int Offset, int Count)> _buffered = new();
+    private long _bufferedBytes;
+    private bool _finReceived;
+    private QuicException? _readError;
+    private ulong _uncredited;
+    internal bool ReadReady;
+    internal bool Closed;
+
+    internal long BufferedBytes => _bufferedBytes;
+
+    internal bool HasDataToSend => !_writeClosed && (_written < _enqueued || (_finRequested && !_finWritten));
+
+    private void EnqueueWrite(PendingWrite write)
+    {
+        if (_writeError is not null || _writeClosed || _finRequested)
+        {
+            write.Complete((Exception?)_writeError ?? new InvalidOperationException("Writing on this stream was already completed or aborted."));
+            write.Release();
+            return;
+        }
+        if (_connection.TerminalError is { } error)
+        {
+            write.Complete(error);
+            write.Release();
+            return;
+        }
+        write.Start = _enqueued;
+        _enqueued += write.Length;
+        _writes.Add(write);
+        if (write.Fin)
+        {
+            _finRequested = true;
+        }
+        if (write.Length == 0 && !write.Fin)
+        {
+            CompleteAcked();
+        }
+        _connection.ScheduleSend(this);
+    }
+
+    private void RequestFin()
+    {
+        if (_writeClosed || _finRequested)
+        {
+            return;
+        }
+        _finRequested = true;
+        _connection.ScheduleSend(this);
+    }
+
+    /// <summary>Fills <paramref name="vecs"/> with unsent data; returns the count and whether FIN may ride along.</summary>
+    internal int FillVectors(ngtcp2.ngtcp2_vec* vecs, int capacity, out bool fin)
+    {
+        int count = 0;
+        long offset = _written;
+        for (int i = _writeHead; i < _writes.Count && count < capacity; i++)
+        {
+            PendingWrite w = _writes[i];
+            long skip = offset - w.Start;
+            if (skip >= w.Length)
+            {
+                continue;
+            }
+            vecs[count].@base = w.Pointer + skip;
+            vecs[count].len = (nuint)(w.Length - skip);
+            offset = w.End;
+            count++;
+        }
+        fin = _finRequested && !_finWritten && offset == _enqueued;
+        return count;
+    }
+
+    /// <summary>ngtcp2 took <paramref name="length"/> bytes (and FIN with them when <paramref name="fin"/>).</summary>
+    internal void OnWritten(long length, bool fin)
+    {
+        _written += length;
+        while (_writeHead < _writes.Count && _writes[_writeHead].End <= _written)
+        {
+            _writeHead++;
+        }
+        if (fin && _written == _enqueued)
+        {
+            _finWritten = true;
+        }
+    }
+
+    /// <summary>The peer acknowledged [offset, offset+length): complete and unpin the writes it covers.</summary>
+    internal void OnAcked(ulong offset, ulong length)
+    {
+        _acked = Math.Max(_acked, (long)(offset + length));
+        CompleteAcked();
+    }
+
+    private void CompleteAcked()
+    {
+        while (_ackHead < _writes.Count && _writes[_ackHead].End <= _acked && (_writes[_ackHead].Length > 0 || !_writes[_ackHead].Fin || _finWritten))
+        {
+            PendingWrite w = _writes[_ackHead];
+            _writes[_ackHead] = null!;
+            _ackHead++;
+            w.Release();
+            w.Complete(null);
+        }
+        if (_ackHead == _writes.Count)
+        {
+            _writes.Clear();
+            _ackHead = 0;
+            _writeHead = 0;
+        }
+        else if (_ackHead > 64 && _ackHead > _writes.Count / 2)
+        {
+            _writes.RemoveRange(0, _ackHead);
+            _writeHead -= _ackHead;
+            _ackHead = 0;
+        }
+    }
+
+    internal void OnSendBlocked() => SendBlocked = true;
+
+    internal void OnSendUnblocked()
+    {
+        SendBlocked = false;
+        if (HasDataToSend)
+        {
+            _connection.ScheduleSend(this);
+        }
+    }
+
+    internal void CancelWrite(PendingWrite write, CancellationToken token)
+    {
+        if (write.Source.IsCompleted)
+        {
+            return;
+        }
+        // Bytes may already be on the wire; the only honest way to take them back is to reset the stream.
+        AbortWrite(QuicConnection.CancelledErrorCode, new OperationCanceledException(token));
+    }
+
+    private void AbortWrite(long errorCode, Exception reason)
+    {
+        if (_writeClosed && _writes.Count == 0)
+        {
+            return;
+        }
+        _writeClosed = true;
+        _writeError ??= reason as QuicException ?? new QuicException(QuicErrorKind.OperationAborted, "Writing on the stream was aborted locally.");
+        _connection.ShutdownStreamWrite(Id, errorCode);
+        FailWrites(reason, release: false);
+    }
+
+    /// <summary>Fails every pending write. Memory stays pinned until ngtcp2 closes the stream unless <paramref name="release"/>.</summary>
+    private void FailWrites(Exception error, bool release)
+    {
+        for (int i = _ackHead; i < _writes.Count; i++)
+        {
+            PendingWrite w = _writes[i];
+            w.Complete(error);
+            if (release)
+            {
+                w.Release();
+                _writes[i] = null!;
+            }
+        }
+        if (release)
+        {
+            _writes.Clear();
+            _ackHead = 0;
+            _writeHead = 0;
+        }
+    }
+
+    // ---- receive ----
+
+    private void BeginRead(Memory<byte> buffer)
+    {
+        if (_readError is not null)
+        {
+            _readSource.TrySetException(_readError);
+            return;
+        }
+        // Buffered data first (it arrived while nobody was reading).
+        int copied = 0;
+        while (copied < buffer.Length && _buffered.Count > 0)
+        {
+            var (array, offset, count) = _buffered.Peek();
+            int n = Math.Min(count, buffer.Length - copied);
+            array.AsSpan(offset, n).CopyTo(buffer.Span[copied..]);
+            copied += n;
+            _bufferedBytes -= n;
+            if (n == count)
+            {
+                _buffered.Dequeue();
+                ArrayPool<byte>.Shared.Return(array);
+            }
+            else
+            {
+                _buffered.Dequeue();
+                _buffered.Enqueue((array, offset + n, count - n)); // rare: only when the reader's buffer is smaller
+                RotateToFront();
+            }
+        }
+        if (copied > 0)
+        {
+            Credit(copied);
+            _connection.FlushCredit(this);
+            _readSource.TrySetResult(copied);
+            return;
+        }
+        if (_finReceived)
+        {
+            _readSource.TrySetResult(0);
+            return;
+        }
+        _readBuffer = buffer;
+        _readPin = buffer.Pin();
+        _readPointer = (byte*)_readPin.Pointer;
+        _readLength = buffer.Length;
+        _readFilled = 0;
+        _readPending = true;
+    }
+
+    private void RotateToFront()
+    {
+        // Move the just re-enqueued partial segment back to the front, keeping order.
+        for (int i = 0; i < _buffered.Count - 1; i++)
+        {
+            _buffered.Enqueue(_buffered.Dequeue());
+        }
+    }
+
+    private void CancelRead(short version, CancellationToken token)
+    {
+        if (!_readPending || _readSource.Version != version)
+        {
+            return;
+        }
+        int filled = _readFilled;
+        EndPendingRead();
+        if (filled > 0)
+        {
+            _readSource.TrySetResult(filled); // data already landed in the caller's buffer: deliver it, not an error
+        }
+        else
+        {
+            _readSource.TrySetException(new OperationCanceledException(token));
+        }
+    }
+
+    /// <summary>Stream data from ngtcp2, in order: straight into the pending read, the rest into a bounded buffer.</summary>
+    internal void OnData(byte* data, int length, bool fin)
+    {
+        if (_readError is not null)
+        {
+            return; // aborted locally: discard
+        }
+        if (_readPending && length > 0)
+        {
+            int n = Math.Min(length, _readLength - _readFilled);
+            Buffer.MemoryCopy(data, _readPointer + _readFilled, n, n);
+            _readFilled += n;
+            Credit(n);
+            data += n;
+            length -= n;
+            MarkReadReady();
+        }
+        if (length > 0)
+        {
+            // Bounded by flow control: the peer cannot send past the credit we granted for consumed bytes.
+            byte[] array = ArrayPool<byte>.Shared.Rent(length);
+            new ReadOnlySpan<byte>(data, length).CopyTo(array);
+            _buffered.Enqueue((array, 0, length));
+            _bufferedBytes += length;
+        }
+        if (fin)
+        {
+            _finReceived = true;
+            MarkReadReady();
+        }
+    }
+
+    private void MarkReadReady()
+    {
+        if (!ReadReady)
+        {
+            ReadReady = true;
+            _connection.AddReadReady(this);
+        }
+    }
+
+    /// <summary>After a batch of packets: completes the pending read with what it got.</summary>
+    internal void FlushRead()
+    {
+        ReadReady = false;
+        if (!_readPending)
+        {
+            return;
+        }
+        if (_readFilled > 0)
+        {
+            int n = _readFilled;
+            EndPendingRead();
+            _readSource.TrySetResult(n);
+        }
+        else if (_finReceived && _buffered.Count == 0)
+        {
+            EndPendingRead();
+            _readSource.TrySetResult(0);
+        }
+    }
+
+    private void EndPendingRead()
+    {
+        _readPending = false;
+        _readPin.Dispose();
+        _readPin = default;
+        _readPointer = null;
+        _readBuffer = default;
+    }
+
+    private void Credit(int n) => _uncredited += (ulong)n;
+
+    internal ulong TakeCredit()
+    {
+        ulong n = _uncredited;
+        _uncredited = 0;
+        return n;
+    }
+
+    internal void OnReset(long errorCode)
+    {
+        FailReads(new QuicException(QuicErrorKind.StreamAborted, $"The peer reset stream {Id} with error code {errorCode}.", applicationErrorCode: errorCode));
+    }
+
+    internal void OnStopSending(long errorCode)
+    {
+        var error = new QuicException(QuicErrorKind.StreamAborted, $"The peer stopped reading stream {Id} (error code {errorCode}).", applicationErrorCode: errorCode);
+        _writeError ??= error;
+        if (!_writeClosed)
+        {
+            _writeClosed = true;
+            _connection.ShutdownStreamWrite(Id, errorCode);
+        }
+        FailWrites(error, release: false);
+    }
+
+    private void FailReads(QuicException error)
+    {
+        _readError ??= error;
+        while (_buffered.Count > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffered.Dequeue().Array);
+        }
+        _bufferedBytes = 0;
+        if (_readPending)
+        {
+            EndPendingRead();
+            _readSource.TrySetException(_readError);
+        }
+    }
+
+    private void AbortOnLoop(QuicAbortDirection direction, long errorCode)
+    {
+        if ((direction & QuicAbortDirection.Write) != 0 && CanWrite)
+        {
+            AbortWrite(errorCode, new QuicException(QuicErrorKind.OperationAborted, $"Writing on stream {Id} was aborted locally with error code {errorCode}."));
+        }
+        if ((direction & QuicAbortDirection.Read) != 0 && CanRead && _readError is null)
+        {
+            _connection.ShutdownStreamRead(Id, errorCode);
+            FailReads(new QuicException(QuicErrorKind.OperationAborted, $"Reading on stream {Id} was aborted locally with error code {errorCode}."));
+        }
+    }
+
+    private void DisposeOnLoop()
+    {
+        if (CanWrite && !_writeClosed && !_finRequested)
+        {
+            RequestFin();
+        }
+        if (CanRead && _readError is null && !(_finReceived && _buffered.Count == 0))
+        {
+            _connection.ShutdownStreamRead(Id, 0);
+            FailReads(new QuicException(QuicErrorKind.OperationAborted, $"Stream {Id} was disposed."));
+        }
+    }
+
+    /// <summary>ngtcp2 forgot the stream: nothing can reach its memory any more.</summary>
+    internal void OnClosed(long? errorCode)
+    {
+        Closed = true;
+        InSendQueue = false;
+        _writeClosed = true;
+        var error = _connection.TerminalError ?? (errorCode is { } code && code != 0
+            ? new QuicException(QuicErrorKind.StreamAborted, $"Stream {Id} was closed with error code {code}.", applicationErrorCode: code)
+            : new QuicException(QuicErrorKind.OperationAborted, $"Stream {Id} closed before its data was acknowledged."));
+        _writeError ??= error;
+        FailWrites(_writeError, release: true);
+        if (!_finReceived || _readError is not null)
+        {
+            FailReads(_connection.TerminalError ?? error);
+        }
+        else if (_readPending && _buffered.Count == 0)
+        {
+            EndPendingRead();
+            _readSource.TrySetResult(_readFilled);
+        }
+    }
+
+    /// <summary>The connection ended: fail everything and unpin.</summary>
+    internal void OnConnectionTerminated(QuicException error)
+    {
+        Closed = true;
+        _writeClosed = true;
+        _writeError ??= error;
+        FailWrites(error, release: true);
+        FailReads(_readError ?? error);
+    }
+}
