@@ -28,15 +28,15 @@ public sealed unsafe partial class QuicStream
     private int _readLength;
     private int _readFilled;
     private bool _readPending;
-    private readonly Queue<(byte[] Array, int Offset, int Count)> _buffered = new();
-    private long _bufferedBytes;
+    private readonly ReceiveBuffer _buffered = new();
+    private bool _readFillAll;
     private bool _finReceived;
     private QuicException? _readError;
     private ulong _uncredited;
     internal bool ReadReady;
     internal bool Closed;
 
-    internal long BufferedBytes => _bufferedBytes;
+    internal long BufferedBytes => _buffered.Length;
 
     internal bool HasDataToSend => !_writeClosed && (_written < _enqueued || (_finRequested && !_finWritten));
 
@@ -201,61 +201,32 @@ public sealed unsafe partial class QuicStream
 
     // ---- receive ----
 
-    private void BeginRead(Memory<byte> buffer)
+    private void BeginRead(Memory<byte> buffer, bool fillAll)
     {
         if (_readError is not null)
         {
             _readSource.TrySetException(_readError);
             return;
         }
-        // Buffered data first (it arrived while nobody was reading).
-        int copied = 0;
-        while (copied < buffer.Length && _buffered.Count > 0)
-        {
-            var (array, offset, count) = _buffered.Peek();
-            int n = Math.Min(count, buffer.Length - copied);
-            array.AsSpan(offset, n).CopyTo(buffer.Span[copied..]);
-            copied += n;
-            _bufferedBytes -= n;
-            if (n == count)
-            {
-                _buffered.Dequeue();
-                ArrayPool<byte>.Shared.Return(array);
-            }
-            else
-            {
-                _buffered.Dequeue();
-                _buffered.Enqueue((array, offset + n, count - n)); // rare: only when the reader's buffer is smaller
-                RotateToFront();
-            }
-        }
+        // Data that arrived while nobody was reading goes first.
+        int copied = _buffered.Read(buffer.Span);
         if (copied > 0)
         {
             Credit(copied);
             _connection.FlushCredit(this);
-            _readSource.TrySetResult(copied);
-            return;
         }
-        if (_finReceived)
+        if (copied == buffer.Length || (copied > 0 && !fillAll) || (_finReceived && _buffered.Length == 0))
         {
-            _readSource.TrySetResult(0);
+            _readSource.TrySetResult(copied);
             return;
         }
         _readBuffer = buffer;
         _readPin = buffer.Pin();
         _readPointer = (byte*)_readPin.Pointer;
         _readLength = buffer.Length;
-        _readFilled = 0;
+        _readFilled = copied;
+        _readFillAll = fillAll;
         _readPending = true;
-    }
-
-    private void RotateToFront()
-    {
-        // Move the just re-enqueued partial segment back to the front, keeping order.
-        for (int i = 0; i < _buffered.Count - 1; i++)
-        {
-            _buffered.Enqueue(_buffered.Dequeue());
-        }
     }
 
     private void CancelRead(short version, CancellationToken token)
@@ -291,15 +262,20 @@ public sealed unsafe partial class QuicStream
             Credit(n);
             data += n;
             length -= n;
+            // Also for a fill-all read that is not full yet: the batch's end grants the credit for these bytes.
             MarkReadReady();
+            if (_readFilled == _readLength)
+            {
+                // Full: complete now so the rest of this frame is not held back behind it.
+                int filled = _readFilled;
+                EndPendingRead();
+                _readSource.TrySetResult(filled);
+            }
         }
         if (length > 0)
         {
             // Bounded by flow control: the peer cannot send past the credit we granted for consumed bytes.
-            byte[] array = ArrayPool<byte>.Shared.Rent(length);
-            new ReadOnlySpan<byte>(data, length).CopyTo(array);
-            _buffered.Enqueue((array, 0, length));
-            _bufferedBytes += length;
+            _buffered.Write(new ReadOnlySpan<byte>(data, length));
         }
         if (fin)
         {
@@ -325,13 +301,13 @@ public sealed unsafe partial class QuicStream
         {
             return;
         }
-        if (_readFilled > 0)
+        if (_readFilled > 0 && (!_readFillAll || _readFilled == _readLength || _finReceived))
         {
             int n = _readFilled;
             EndPendingRead();
             _readSource.TrySetResult(n);
         }
-        else if (_finReceived && _buffered.Count == 0)
+        else if (_finReceived && _buffered.Length == 0)
         {
             EndPendingRead();
             _readSource.TrySetResult(0);
@@ -376,11 +352,7 @@ public sealed unsafe partial class QuicStream
     private void FailReads(QuicException error)
     {
         _readError ??= error;
-        while (_buffered.Count > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_buffered.Dequeue().Array);
-        }
-        _bufferedBytes = 0;
+        _buffered.Clear();
         if (_readPending)
         {
             EndPendingRead();
@@ -407,7 +379,7 @@ public sealed unsafe partial class QuicStream
         {
             RequestFin();
         }
-        if (CanRead && _readError is null && !(_finReceived && _buffered.Count == 0))
+        if (CanRead && _readError is null && !(_finReceived && _buffered.Length == 0))
         {
             _connection.ShutdownStreamRead(Id, 0);
             FailReads(new QuicException(QuicErrorKind.OperationAborted, $"Stream {Id} was disposed."));
@@ -429,7 +401,7 @@ public sealed unsafe partial class QuicStream
         {
             FailReads(_connection.TerminalError ?? error);
         }
-        else if (_readPending && _buffered.Count == 0)
+        else if (_readPending && _buffered.Length == 0)
         {
             EndPendingRead();
             _readSource.TrySetResult(_readFilled);

@@ -102,7 +102,14 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// Reads at least one byte into <paramref name="buffer"/> (as much as has arrived, up to its length); 0 means
     /// the peer finished the stream and everything was read.
     /// </summary>
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(buffer, fillAll: false, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="fillAll"/> keeps the read pending until the buffer is full (or the stream ends), so data that
+    /// arrives meanwhile is copied once, straight into it, instead of waiting in an intermediate buffer.
+    /// </summary>
+    private ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool fillAll, CancellationToken cancellationToken)
     {
         if (!CanRead)
         {
@@ -125,7 +132,7 @@ public sealed partial class QuicStream : IAsyncDisposable
         }
         _readSource.Reset();
         short version = _readSource.Version;
-        _connection.Post(() => BeginRead(buffer));
+        _connection.Post(() => BeginRead(buffer, fillAll));
         if (cancellationToken.CanBeCanceled)
         {
             CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static (state, token) =>
@@ -178,7 +185,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     {
         while (!buffer.IsEmpty)
         {
-            int n = await ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            int n = await ReadCoreAsync(buffer, fillAll: true, cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 throw new EndOfStreamException("The stream ended before the expected number of bytes arrived.");

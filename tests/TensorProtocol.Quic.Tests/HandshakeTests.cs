@@ -29,3 +29,91 @@ public sealed class HandshakeTests : QuicTestBase
         await s.DisposeAsync();
     }
 }
+
+public sealed class AuthenticationTests : QuicTestBase
+{
+    [Fact]
+    public async Task Connect_WrongExpectedKey_FailsWithAuthenticationFailed_AndAcceptorDeliversNothing()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint intruder = CreateEndpoint();
+        await using QuicEndpoint honest = CreateEndpoint();
+        using QuicIdentity someoneElse = QuicIdentity.Generate();
+
+        Task<QuicConnection> accept = server.AcceptConnectionAsync(Timeout()).AsTask();
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await intruder.ConnectAsync(server.LocalEndPoint, someoneElse.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.AuthenticationFailed, error.Kind);
+        Assert.Contains(server.PublicKey.ToString(), error.Message, StringComparison.Ordinal);
+
+        // The failed attempt must not surface on the acceptor: the first connection it delivers is the honest one.
+        QuicConnection good = await honest.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout());
+        QuicConnection accepted = await accept;
+        Assert.Equal(honest.PublicKey, accepted.RemotePublicKey);
+        await good.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Connect_NoCommonAlpn_FailsWithAlpnMismatch()
+    {
+        await using QuicEndpoint server = CreateEndpoint(alpn: ["tensorp-test/1"]);
+        await using QuicEndpoint client = CreateEndpoint(alpn: ["something-else/9"]);
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.AlpnMismatch, error.Kind);
+    }
+
+    [Fact]
+    public async Task Connect_AlpnList_PicksCommonProtocol()
+    {
+        await using QuicEndpoint server = CreateEndpoint(alpn: ["tensorp/2", "tensorp/1"]);
+        await using QuicEndpoint client = CreateEndpoint(alpn: ["tensorp/1"]);
+        var (c, s) = await ConnectPairAsync(client, server);
+        Assert.Equal("tensorp/1", c.NegotiatedApplicationProtocol);
+        Assert.Equal("tensorp/1", s.NegotiatedApplicationProtocol);
+    }
+
+    [Fact]
+    public async Task Connect_ClosedPort_FailsFastWithConnectionRefused()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
+        {
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        // A long handshake timeout proves the failure comes from the ICMP error, not from waiting it out.
+        await using QuicEndpoint client = CreateEndpoint(QuicConnectionOptions.Default with { HandshakeTimeout = TimeSpan.FromSeconds(60) });
+        using QuicIdentity nobody = QuicIdentity.Generate();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), nobody.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.ConnectionRefused, error.Kind);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Connect_HandshakeTimeout_FailsWithTimeout()
+    {
+        // A socket that swallows everything: no ICMP error, no answer.
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        silent.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        await using QuicEndpoint client = CreateEndpoint(QuicConnectionOptions.Default with { HandshakeTimeout = TimeSpan.FromMilliseconds(500) });
+        using QuicIdentity nobody = QuicIdentity.Generate();
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync((System.Net.IPEndPoint)silent.LocalEndPoint!, nobody.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.Timeout, error.Kind);
+    }
+
+    [Fact]
+    public async Task Connect_Cancelled_ThrowsOperationCanceled()
+    {
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        silent.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        await using QuicEndpoint client = CreateEndpoint();
+        using QuicIdentity nobody = QuicIdentity.Generate();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            await client.ConnectAsync((System.Net.IPEndPoint)silent.LocalEndPoint!, nobody.PublicKey, cts.Token));
+    }
+}

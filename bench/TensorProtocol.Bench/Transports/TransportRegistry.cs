@@ -7,6 +7,9 @@ internal static class TransportRegistry
     [
         new TcpTransport(),
         new TlsTcpTransport(),
+        new QuicTransport("quic", maxDatagramSize: 1452),
+        // Loopback and jumbo-frame LANs carry far larger datagrams; fewer packets cost far less CPU.
+        new QuicTransport("quic-large-datagram", maxDatagramSize: 65000),
     ];
 
     public static IBenchTransport? Find(string name) =>

@@ -57,7 +57,6 @@ internal static unsafe partial class ngtcp2
     internal const uint NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET = 0x01;
     internal const uint NGTCP2_WRITE_STREAM_FLAG_MORE = 0x01;
     internal const uint NGTCP2_WRITE_STREAM_FLAG_FIN = 0x02;
-    internal const uint NGTCP2_SHUTDOWN_STREAM_FLAG_NONE = 0x00;
 
     internal const byte NGTCP2_PKT_INITIAL = 0x10;
 

@@ -1,0 +1,80 @@
+using System.Buffers;
+
+namespace TensorProtocol.Quic.Internal;
+
+/// <summary>
+/// Stream bytes that arrived while no read was pending, in pooled 64 KiB blocks (not one array per packet). Its size
+/// is bounded by the flow-control window the stream granted. Loop thread only.
+/// </summary>
+internal sealed class ReceiveBuffer
+{
+    private const int BlockSize = 64 * 1024;
+
+    private readonly Queue<Block> _blocks = new();
+    private Block? _tail;
+
+    private sealed class Block(byte[] array)
+    {
+        public readonly byte[] Array = array;
+        public int Start;
+        public int End;
+    }
+
+    internal long Length { get; private set; }
+
+    internal void Write(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            if (_tail is null || _tail.End == _tail.Array.Length)
+            {
+                _tail = new Block(ArrayPool<byte>.Shared.Rent(BlockSize));
+                _blocks.Enqueue(_tail);
+            }
+            int n = Math.Min(data.Length, _tail.Array.Length - _tail.End);
+            data[..n].CopyTo(_tail.Array.AsSpan(_tail.End));
+            _tail.End += n;
+            Length += n;
+            data = data[n..];
+        }
+    }
+
+    /// <summary>Moves up to <paramref name="destination"/>.Length bytes out; returns how many.</summary>
+    internal int Read(Span<byte> destination)
+    {
+        int copied = 0;
+        while (copied < destination.Length && _blocks.Count > 0)
+        {
+            Block head = _blocks.Peek();
+            int n = Math.Min(head.End - head.Start, destination.Length - copied);
+            if (n == 0)
+            {
+                break; // only the partly written tail block is left, and it is empty
+            }
+            head.Array.AsSpan(head.Start, n).CopyTo(destination[copied..]);
+            head.Start += n;
+            copied += n;
+            Length -= n;
+            if (head.Start == head.End && (head != _tail || head.End == head.Array.Length))
+            {
+                _blocks.Dequeue();
+                if (head == _tail)
+                {
+                    _tail = null;
+                }
+                ArrayPool<byte>.Shared.Return(head.Array);
+            }
+        }
+        return copied;
+    }
+
+    internal void Clear()
+    {
+        while (_blocks.Count > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_blocks.Dequeue().Array);
+        }
+        _tail = null;
+        Length = 0;
+    }
+}
