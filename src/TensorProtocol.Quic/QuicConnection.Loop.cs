@@ -98,7 +98,42 @@ public sealed unsafe partial class QuicConnection
         if (_streams.Remove(streamId, out QuicStream? stream))
         {
             stream.OnClosed(errorCode);
+            if (!stream.IsLocal)
+            {
+                // ngtcp2 does not raise the peer's stream limit by itself. Grant a new stream only once this one is
+                // closed *and* the application took it, so unaccepted streams cannot pile up without bound.
+                stream.StreamCreditOwed = true;
+                if (stream.Accepted)
+                {
+                    GrantStreamCredit(stream);
+                }
+            }
         }
+    }
+
+    private void GrantStreamCredit(QuicStream stream)
+    {
+        if (!stream.StreamCreditOwed || _state is not (State.Handshaking or State.Connected))
+        {
+            return;
+        }
+        stream.StreamCreditOwed = false;
+        if (stream.Type == QuicStreamType.Bidirectional)
+        {
+            ngtcp2.ngtcp2_conn_extend_max_streams_bidi(Conn, 1);
+        }
+        else
+        {
+            ngtcp2.ngtcp2_conn_extend_max_streams_uni(Conn, 1);
+        }
+        _endpoint.MarkDirty(this);
+    }
+
+    /// <summary>The application took <paramref name="stream"/> from the accept queue.</summary>
+    internal void OnStreamAccepted(QuicStream stream)
+    {
+        stream.Accepted = true;
+        GrantStreamCredit(stream);
     }
 
     private void OpenStreamOnLoop(QuicStreamType type, CompletionSource<QuicStream> source)

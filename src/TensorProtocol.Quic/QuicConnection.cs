@@ -92,7 +92,9 @@ public sealed partial class QuicConnection : IAsyncDisposable
         ThrowIfDisposed();
         try
         {
-            return await _incomingStreams.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            QuicStream stream = await _incomingStreams.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            Post(() => OnStreamAccepted(stream));
+            return stream;
         }
         catch (ChannelClosedException)
         {

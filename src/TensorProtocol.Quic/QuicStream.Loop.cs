@@ -35,6 +35,8 @@ public sealed unsafe partial class QuicStream
     private ulong _uncredited;
     internal bool ReadReady;
     internal bool Closed;
+    internal bool Accepted;          // the application took this peer-opened stream from the accept queue
+    internal bool StreamCreditOwed;  // closed, but the peer's stream limit was not raised for it yet
 
     internal long BufferedBytes => _buffered.Length;
 

@@ -76,10 +76,22 @@ public sealed partial class QuicStream : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
         var write = new PendingWrite(this, buffer, completeWrites);
-        _connection.Post(() => EnqueueWrite(write));
         if (cancellationToken.CanBeCanceled)
         {
+            // Before the loop can see the write: registered after Post, a write the loop completed first kept its
+            // registration (and through it the stream and connection) reachable from the token for the token's life.
             write.RegisterCancellation(cancellationToken);
+        }
+        try
+        {
+            _connection.Post(() => EnqueueWrite(write));
+        }
+        catch (Exception e)
+        {
+            // The endpoint is gone: the loop will never see this write, so unpin the caller's memory here.
+            write.Release();
+            write.Complete(e);
+            throw;
         }
         return write.Source.AsValueTask;
     }

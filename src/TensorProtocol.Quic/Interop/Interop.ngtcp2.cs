@@ -478,3 +478,14 @@ internal static unsafe partial class ngtcp2
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial nuint ngtcp2_conn_get_stream_loss_count(void* conn, long stream_id);
 }
+
+internal static unsafe partial class ngtcp2
+{
+    [LibraryImport(Libraries.Ngtcp2)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void ngtcp2_conn_extend_max_streams_bidi(void* conn, nuint n);
+
+    [LibraryImport(Libraries.Ngtcp2)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void ngtcp2_conn_extend_max_streams_uni(void* conn, nuint n);
+}

@@ -1,0 +1,140 @@
+namespace TensorProtocol.Quic.Tests;
+
+public sealed class ConnectionTests : QuicTestBase
+{
+    [Theory]
+    [InlineData(QuicCongestionControl.Bbr, 1452)]
+    [InlineData(QuicCongestionControl.Cubic, 1452)]
+    [InlineData(QuicCongestionControl.Reno, 1452)]
+    [InlineData(QuicCongestionControl.Bbr, 65000)]
+    public async Task Transfer_WorksWithEveryCongestionControllerAndDatagramSize(QuicCongestionControl cc, int datagram)
+    {
+        var options = QuicConnectionOptions.Default with { CongestionControl = cc, MaxDatagramSize = datagram };
+        await using QuicEndpoint server = CreateEndpoint(options);
+        await using QuicEndpoint client = CreateEndpoint(options);
+        var (c, s) = await ConnectPairAsync(client, server);
+        byte[] payload = RandomBytes(16 << 20, seed: (int)cc + datagram);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        Task write = stream.WriteAsync(payload, completeWrites: true, Timeout()).AsTask();
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        var received = new byte[payload.Length];
+        await incoming.ReadExactlyAsync(received, Timeout());
+        await write;
+        Assert.True(payload.AsSpan().SequenceEqual(received));
+        Assert.Equal(0, await incoming.ReadAsync(new byte[1], Timeout()));
+
+        QuicConnectionStatistics stats = await c.GetStatisticsAsync();
+        Assert.True(stats.SmoothedRtt > TimeSpan.Zero);
+        Assert.True(stats.BytesSent >= payload.Length);
+        Assert.True(stats.CongestionWindow > 0);
+        Assert.True(stats.MaxDatagramSize <= datagram);
+    }
+
+    [Fact]
+    public async Task UnidirectionalStream_CarriesDataOneWay()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        QuicStream uni = await c.OpenOutboundStreamAsync(QuicStreamType.Unidirectional, Timeout());
+        Assert.False(uni.CanRead);
+        await uni.WriteAsync("one way"u8.ToArray(), completeWrites: true, Timeout());
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        Assert.Equal(QuicStreamType.Unidirectional, incoming.Type);
+        Assert.False(incoming.CanWrite);
+        var buffer = new byte[7];
+        await incoming.ReadExactlyAsync(buffer, Timeout());
+        Assert.Equal("one way", System.Text.Encoding.ASCII.GetString(buffer));
+    }
+
+    [Fact]
+    public async Task OpenStream_WaitsForPeerCredit_ThenProceeds()
+    {
+        var tight = QuicConnectionOptions.Default with { MaxInboundBidirectionalStreams = 2 };
+        await using QuicEndpoint server = CreateEndpoint(tight);
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        // Open and finish 20 streams one after another: the peer must keep granting credit as streams close.
+        for (int i = 0; i < 20; i++)
+        {
+            QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            await stream.WriteAsync(new byte[] { (byte)i }, completeWrites: true, Timeout());
+            QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+            var one = new byte[1];
+            await incoming.ReadExactlyAsync(one, Timeout());
+            Assert.Equal((byte)i, one[0]);
+            await incoming.WriteAsync(one, completeWrites: true, Timeout());
+            await stream.ReadExactlyAsync(one, Timeout());
+            Assert.Equal(0, await stream.ReadAsync(one, Timeout()));
+            Assert.Equal(0, await incoming.ReadAsync(one, Timeout()));
+        }
+    }
+
+    [Fact]
+    public async Task KeepAlive_KeepsAnIdleConnectionOpenPastTheIdleTimeout()
+    {
+        var options = QuicConnectionOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(1), KeepAliveInterval = TimeSpan.FromMilliseconds(200) };
+        await using QuicEndpoint server = CreateEndpoint(options);
+        await using QuicEndpoint client = CreateEndpoint(options);
+        var (c, s) = await ConnectPairAsync(client, server);
+        // The scenario itself is "stay idle for three idle timeouts"; this delay is the idleness, not a synchronisation.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await stream.WriteAsync(new byte[] { 42 }, completeWrites: true, Timeout());
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        var one = new byte[1];
+        await incoming.ReadExactlyAsync(one, Timeout());
+        Assert.Equal(42, one[0]);
+    }
+
+    [Fact]
+    public async Task IdleTimeout_WithoutKeepAlive_EndsTheConnectionWithIdleTimeout()
+    {
+        var options = QuicConnectionOptions.Default with { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+        await using QuicEndpoint server = CreateEndpoint(options);
+        await using QuicEndpoint client = CreateEndpoint(options);
+        var (c, _) = await ConnectPairAsync(client, server);
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () => await c.AcceptInboundStreamAsync(Timeout()));
+        Assert.Equal(QuicErrorKind.IdleTimeout, error.Kind);
+    }
+
+    [Fact]
+    public async Task Close_WithCode_PeerSeesTheCodeAndReason()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        Task<QuicStream> pending = s.AcceptInboundStreamAsync(Timeout()).AsTask();
+        await c.CloseAsync(1234, "bye now");
+        QuicException error = await Assert.ThrowsAsync<QuicException>(() => pending);
+        Assert.Equal(QuicErrorKind.ConnectionAborted, error.Kind);
+        Assert.Equal(1234, error.ApplicationErrorCode);
+        Assert.Contains("bye now", error.Message, StringComparison.Ordinal);
+        // Local operations after the close fail with the local reason.
+        QuicException local = await Assert.ThrowsAsync<QuicException>(async () => await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()));
+        Assert.Equal(QuicErrorKind.OperationAborted, local.Kind);
+    }
+
+    [Fact]
+    public async Task StreamAdapter_BehavesLikeAStream()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        byte[] payload = RandomBytes(3 << 20, seed: 11);
+        Task send = Task.Run(async () =>
+        {
+            await using Stream writer = stream.AsStream();
+            for (int i = 0; i < payload.Length; i += 4096)
+            {
+                await writer.WriteAsync(payload.AsMemory(i, Math.Min(4096, payload.Length - i)));
+            }
+        });
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        using var received = new MemoryStream();
+        await incoming.AsStream().CopyToAsync(received, Timeout());
+        await send;
+        Assert.True(payload.AsSpan().SequenceEqual(received.ToArray()));
+    }
+}
