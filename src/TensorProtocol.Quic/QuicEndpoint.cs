@@ -62,7 +62,8 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         PathStorage->path.local.addr = &PathStorage->local_addrbuf;
         PathStorage->path.remote.addr = &PathStorage->remote_addrbuf;
         RandomNumberGenerator.Fill(_resetSecret);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"QUIC endpoint {LocalEndPoint}" };
+        // Short name: Linux shows 15 characters of it (top -H, perf).
+        _thread = new Thread(Run) { IsBackground = true, Name = $"quic :{LocalEndPoint.Port}" };
         _thread.Start();
         Log.EndpointStarted(_logger, LocalEndPoint, PublicKey, Socket.GroEnabled, Socket.GsoEnabled);
     }

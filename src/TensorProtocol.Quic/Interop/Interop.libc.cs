@@ -180,3 +180,12 @@ internal static unsafe partial class libc
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int ppoll(pollfd* fds, nuint nfds, timespec* tmo_p, void* sigmask);
 }
+
+internal static unsafe partial class libc
+{
+    internal const int PR_SET_TIMERSLACK = 29;
+
+    [LibraryImport(Libraries.Libc, SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+}
