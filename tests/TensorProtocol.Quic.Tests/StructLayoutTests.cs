@@ -204,6 +204,7 @@ public sealed class StructLayoutTests
         src.AppendLine("#include <sys/socket.h>");    // msghdr, mmsghdr, cmsghdr, AF_*, SOL_SOCKET, SO_*, MSG_*
         src.AppendLine("#include <sys/uio.h>");       // iovec
         src.AppendLine("#include <sys/eventfd.h>");   // EFD_*
+        src.AppendLine("#include <sys/prctl.h>");     // PR_SET_TIMERSLACK
         src.AppendLine("#include <netinet/in.h>");    // sockaddr_in(6), IPPROTO_*, IP(V6)_RECVERR, IP(V6)_MTU_DISCOVER
         src.AppendLine("#include <netinet/udp.h>");   // SOL_UDP, UDP_SEGMENT, UDP_GRO
         src.AppendLine("#include <linux/errqueue.h>"); // sock_extended_err, SO_EE_ORIGIN_*
