@@ -163,15 +163,6 @@ public sealed unsafe partial class QuicConnection
         }
     }
 
-    /// <summary>
-    /// Despite its name, ngtcp2 (1.x) calls this when the LOCAL endpoint stops reading: it is about to send
-    /// STOP_SENDING after <c>ngtcp2_conn_shutdown_stream_read</c>. It is not a received STOP_SENDING (ngtcp2 1.11 has
-    /// no callback for that; it resets the send side itself and reports the code at stream close). The local read side
-    /// was already failed by whoever shut it down, and the local write side must stay usable: nothing to do.
-    /// </summary>
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int StreamStopSendingCallback(void* conn, long streamId, ulong appErrorCode, void* userData, void* streamUserData) => 0;
-
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int ExtendMaxLocalStreamsBidiCallback(void* conn, ulong maxStreams, void* userData)
     {

@@ -286,7 +286,32 @@ public sealed unsafe partial class QuicConnection
             _streamCreditChanged = false;
             TryOpenPending();
         }
+        ProbeBlockedStreams();
     }
+
+    /// <summary>
+    /// A stream blocked by flow control is not written, so it would never learn that the peer sent STOP_SENDING
+    /// (ngtcp2 1.11 has no callback for it). After packets arrive, let each blocked stream with a waiting write try
+    /// again: ngtcp2 answers STREAM_DATA_BLOCKED (still fine) or STREAM_SHUT_WR (stopped) without writing anything.
+    /// </summary>
+    private void ProbeBlockedStreams()
+    {
+        if (_blockedStreams == 0)
+        {
+            return;
+        }
+        foreach (QuicStream stream in _streams.Values)
+        {
+            if (stream.SendBlocked && stream.HasPendingWrites)
+            {
+                stream.OnSendUnblocked();
+            }
+        }
+    }
+
+    private int _blockedStreams;
+
+    internal void OnStreamSendBlocked(bool blocked) => _blockedStreams += blocked ? 1 : -1;
 
     internal void OnExpiry(ulong now)
     {
@@ -339,7 +364,6 @@ public sealed unsafe partial class QuicConnection
         int budget = (int)Math.Clamp((long)quantum / maxSize, 1, 1024);
 
         int batchLength = 0, segmentSize = 0, packets = 0;
-        int blockedRounds = 0;
         while (true)
         {
             QuicStream? stream = null;
@@ -385,15 +409,13 @@ public sealed unsafe partial class QuicConnection
                         stream!.OnSendBlocked();
                         _sendQueue.Dequeue();
                         stream.InSendQueue = false;
-                        if (++blockedRounds > 1024)
-                        {
-                            break;
-                        }
-                        continue;
+                        continue; // dequeued, so this cannot spin
                     case ngtcp2.NGTCP2_ERR_STREAM_SHUT_WR:
                     case ngtcp2.NGTCP2_ERR_STREAM_NOT_FOUND:
                         _sendQueue.Dequeue();
                         stream!.InSendQueue = false;
+                        // We did not shut it (HasDataToSend was true): the peer's STOP_SENDING did.
+                        stream.OnPeerStoppedReading();
                         continue;
                     default:
                         Flush(buffer, batchLength, segmentSize, ps);

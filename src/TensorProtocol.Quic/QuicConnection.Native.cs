@@ -87,6 +87,7 @@ public sealed unsafe partial class QuicConnection
             tp.initial_max_streams_uni = (ulong)o.MaxInboundUnidirectionalStreams;
             tp.max_idle_timeout = (ulong)o.IdleTimeout.Ticks * 100;
             tp.max_udp_payload_size = 65527;
+            tp.max_ack_delay = (ulong)o.MaxAckDelay.Ticks * 100;
             tp.active_connection_id_limit = 4;
             if (originalDcid != null)
             {
@@ -204,7 +205,8 @@ public sealed unsafe partial class QuicConnection
         cb->stream_open = (nint)(delegate* unmanaged[Cdecl]<void*, long, void*, int>)&StreamOpenCallback;
         cb->stream_close = (nint)(delegate* unmanaged[Cdecl]<void*, uint, long, ulong, void*, void*, int>)&StreamCloseCallback;
         cb->stream_reset = (nint)(delegate* unmanaged[Cdecl]<void*, long, ulong, ulong, void*, void*, int>)&StreamResetCallback;
-        cb->stream_stop_sending = (nint)(delegate* unmanaged[Cdecl]<void*, long, ulong, void*, void*, int>)&StreamStopSendingCallback;
+        // Not stream_stop_sending: in ngtcp2 1.x it reports our own shutdown_stream_read, not the peer's STOP_SENDING
+        // (1.11 has no callback for that; see QuicStream.OnPeerStoppedReading).
         cb->extend_max_local_streams_bidi = (nint)(delegate* unmanaged[Cdecl]<void*, ulong, void*, int>)&ExtendMaxLocalStreamsBidiCallback;
         cb->extend_max_local_streams_uni = (nint)(delegate* unmanaged[Cdecl]<void*, ulong, void*, int>)&ExtendMaxLocalStreamsUniCallback;
         cb->extend_max_stream_data = (nint)(delegate* unmanaged[Cdecl]<void*, long, ulong, void*, void*, int>)&ExtendMaxStreamDataCallback;

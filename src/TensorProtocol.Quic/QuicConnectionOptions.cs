@@ -33,6 +33,12 @@ public sealed record QuicConnectionOptions
     /// <summary>The largest connection-wide receive window.</summary>
     public int MaxConnectionReceiveWindow { get; init; } = 64 << 20;
 
+    /// <summary>
+    /// The longest this side delays an acknowledgement (sent to the peer as max_ack_delay). Every loss probe waits
+    /// at least this long, so the RFC's 25 ms default makes tail losses on a sub-millisecond LAN cost 100× the RTT.
+    /// </summary>
+    public TimeSpan MaxAckDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>The congestion controller.</summary>
     public QuicCongestionControl CongestionControl { get; init; } = QuicCongestionControl.Bbr;
 
@@ -61,6 +67,10 @@ public sealed record QuicConnectionOptions
         }
         Positive(IdleTimeout, nameof(IdleTimeout));
         Positive(HandshakeTimeout, nameof(HandshakeTimeout));
+        if (MaxAckDelay < TimeSpan.FromMilliseconds(1) || MaxAckDelay >= TimeSpan.FromMilliseconds(1 << 14))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxAckDelay), MaxAckDelay, "Must be within 1 ms..16 s (RFC 9000 §18.2).");
+        }
         if (KeepAliveInterval < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "Must not be negative.");

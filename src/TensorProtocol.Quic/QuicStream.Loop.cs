@@ -147,11 +147,22 @@ public sealed unsafe partial class QuicStream
         }
     }
 
-    internal void OnSendBlocked() => SendBlocked = true;
+    internal void OnSendBlocked()
+    {
+        if (!SendBlocked)
+        {
+            SendBlocked = true;
+            _connection.OnStreamSendBlocked(true);
+        }
+    }
 
     internal void OnSendUnblocked()
     {
-        SendBlocked = false;
+        if (SendBlocked)
+        {
+            SendBlocked = false;
+            _connection.OnStreamSendBlocked(false);
+        }
         if (HasDataToSend)
         {
             _connection.ScheduleSend(this);
@@ -339,17 +350,24 @@ public sealed unsafe partial class QuicStream
         FailReads(new QuicException(QuicErrorKind.StreamAborted, $"The peer reset stream {Id} with error code {errorCode}.", applicationErrorCode: errorCode));
     }
 
-    internal void OnStopSending(long errorCode)
+    /// <summary>
+    /// ngtcp2 refused our data because the peer sent STOP_SENDING (it then resets the stream itself). ngtcp2 1.11
+    /// reports the peer's code only when the whole stream closes, so the code may be unknown here.
+    /// </summary>
+    internal void OnPeerStoppedReading()
     {
-        var error = new QuicException(QuicErrorKind.StreamAborted, $"The peer stopped reading stream {Id} (error code {errorCode}).", applicationErrorCode: errorCode);
-        _writeError ??= error;
-        if (!_writeClosed)
+        if (_writeClosed && _writes.Count == 0)
         {
-            _writeClosed = true;
-            _connection.ShutdownStreamWrite(Id, errorCode);
+            return;
         }
+        var error = new QuicException(QuicErrorKind.StreamAborted, $"The peer stopped reading stream {Id} (STOP_SENDING); its error code arrives only when the stream closes.");
+        _writeError ??= error;
+        _writeClosed = true;
         FailWrites(error, release: false);
     }
+
+    /// <summary>Whether a write is waiting on this stream (for probing flow-blocked streams).</summary>
+    internal bool HasPendingWrites => _ackHead < _writes.Count;
 
     private void FailReads(QuicException error)
     {
@@ -392,6 +410,7 @@ public sealed unsafe partial class QuicStream
     internal void OnClosed(long? errorCode)
     {
         Closed = true;
+        OnSendUnblocked(); // keeps the connection's count of blocked streams right
         InSendQueue = false;
         _writeClosed = true;
         var error = _connection.TerminalError ?? (errorCode is { } code && code != 0
@@ -414,6 +433,7 @@ public sealed unsafe partial class QuicStream
     internal void OnConnectionTerminated(QuicException error)
     {
         Closed = true;
+        OnSendUnblocked();
         _writeClosed = true;
         _writeError ??= error;
         FailWrites(error, release: true);
