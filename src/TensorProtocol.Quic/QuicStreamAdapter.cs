@@ -5,7 +5,7 @@ namespace TensorProtocol.Quic;
 /// <summary>
 /// <see cref="Stream"/> over a <see cref="QuicStream"/>. Stream callers may reuse their buffer as soon as a write
 /// returns, so this adapter copies each write into a pooled buffer and lets up to <see cref="MaxBufferedBytes"/>
-/// wait for acknowledgement; <see cref="FlushAsync(CancellationToken)"/> waits for all of it. Use
+/// wait for acknowledgement; disposing waits for all of it (after sending FIN). Use
 /// <see cref="QuicStream.WriteAsync(ReadOnlyMemory{byte}, bool, CancellationToken)"/> directly for zero-copy sends.
 /// </summary>
 internal sealed class QuicStreamAdapter : Stream
@@ -56,7 +56,18 @@ internal sealed class QuicStreamAdapter : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
 
-    public override async Task FlushAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Every write is already queued on the connection, in order, when WriteAsync returns, so there is nothing to push
+    /// out; like NetworkStream, flushing does not wait for the peer. Acknowledged buffers are recycled as writes go.
+    /// </summary>
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Waits until the peer acknowledged everything written so far.</summary>
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
         while (_inFlight.Count > 0)
         {
@@ -64,7 +75,7 @@ internal sealed class QuicStreamAdapter : Stream
         }
     }
 
-    public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override void Flush() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     private async Task CompleteOldest()
     {
@@ -87,7 +98,7 @@ internal sealed class QuicStreamAdapter : Stream
             if (_stream.CanWrite)
             {
                 _stream.CompleteWrites();
-                await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                await DrainAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (QuicException)
