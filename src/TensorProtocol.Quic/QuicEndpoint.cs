@@ -42,7 +42,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         try
         {
             Tls = new TlsContext(_identity, options.ApplicationProtocols);
-            Socket = new UdpSocket(options.LocalEndPoint, options.SocketBufferSize);
+            Socket = new UdpSocket(options.LocalEndPoint, options.SocketBufferSize, options.UseGso);
         }
         catch
         {

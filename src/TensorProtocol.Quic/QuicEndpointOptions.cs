@@ -42,6 +42,9 @@ public sealed record QuicEndpointOptions
     /// </summary>
     public int SocketBufferSize { get; init; } = 8 << 20;
 
+    /// <summary>Tests turn UDP GSO off to exercise the one-datagram-per-segment (sendmmsg) path.</summary>
+    internal bool UseGso { get; init; } = true;
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(LocalEndPoint);

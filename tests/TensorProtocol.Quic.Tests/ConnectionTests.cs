@@ -31,6 +31,29 @@ public sealed class ConnectionTests : QuicTestBase
     }
 
     [Fact]
+    public async Task Transfer_WithoutGso_UsesBatchedDatagramsAndArrivesIntact()
+    {
+        QuicEndpoint Create() => QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            ApplicationProtocols = [Alpn],
+            UseGso = false,
+        });
+        await using QuicEndpoint server = Create();
+        await using QuicEndpoint client = Create();
+        Assert.False(client.GsoEnabled);
+        var (c, s) = await ConnectPairAsync(client, server);
+        byte[] payload = RandomBytes(16 << 20, seed: 5);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        Task write = stream.WriteAsync(payload, completeWrites: true, Timeout()).AsTask();
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        var received = new byte[payload.Length];
+        await incoming.ReadExactlyAsync(received, Timeout());
+        await write;
+        Assert.True(payload.AsSpan().SequenceEqual(received));
+    }
+
+    [Fact]
     public async Task UnidirectionalStream_CarriesDataOneWay()
     {
         await using QuicEndpoint server = CreateEndpoint();

@@ -27,7 +27,7 @@ internal sealed unsafe class UdpSocket : IDisposable
     private readonly libc.iovec* _rxIov;
     private bool _disposed;
 
-    internal UdpSocket(IPEndPoint localEndPoint, int bufferSize)
+    internal UdpSocket(IPEndPoint localEndPoint, int bufferSize, bool useGso)
     {
         _socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -52,7 +52,7 @@ internal sealed unsafe class UdpSocket : IDisposable
         SetBuffer(libc.SO_SNDBUFFORCE, libc.SO_SNDBUF, bufferSize);
         int one = 1;
         GroEnabled = libc.setsockopt(_fd, libc.SOL_UDP, libc.UDP_GRO, &one, sizeof(int)) == 0;
-        GsoEnabled = true; // probed by the first segmented send; switched off on EIO/EINVAL
+        GsoEnabled = useGso; // probed by the first segmented send; switched off on EIO/EINVAL
         // ICMP errors (port unreachable) go to the error queue instead of being lost.
         libc.setsockopt(_fd, libc.IPPROTO_IP, libc.IP_RECVERR, &one, sizeof(int));
         int probe = libc.IP_PMTUDISC_PROBE;
@@ -223,16 +223,66 @@ internal sealed unsafe class UdpSocket : IDisposable
                 return; // dropped; QUIC's loss recovery resends it
             }
         }
-        for (int offset = 0; offset < length; offset += segmentSize)
+        SendEach(data, length, segmentSize, address, addressLength);
+    }
+
+    /// <summary>Without GSO: one sendmmsg for all the segments (still a single system call per batch).</summary>
+    private void SendEach(byte* data, int length, int segmentSize, void* address, int addressLength)
+    {
+        const int MaxBatch = 64;
+        libc.mmsghdr* msgs = stackalloc libc.mmsghdr[MaxBatch];
+        libc.iovec* iovs = stackalloc libc.iovec[MaxBatch];
+        int offset = 0;
+        while (offset < length)
         {
-            int size = Math.Min(segmentSize, length - offset);
-            var iov = new libc.iovec { iov_base = data + offset, iov_len = (nuint)size };
-            var msg = new libc.msghdr { msg_name = address, msg_namelen = (uint)addressLength, msg_iov = &iov, msg_iovlen = 1 };
-            if (SendMessage(&msg) == 0)
+            int count = 0;
+            for (; count < MaxBatch && offset < length; count++)
             {
-                DatagramsSent++;
+                int size = Math.Min(segmentSize, length - offset);
+                iovs[count] = new libc.iovec { iov_base = data + offset, iov_len = (nuint)size };
+                msgs[count] = default;
+                msgs[count].msg_hdr.msg_name = address;
+                msgs[count].msg_hdr.msg_namelen = (uint)addressLength;
+                msgs[count].msg_hdr.msg_iov = &iovs[count];
+                msgs[count].msg_hdr.msg_iovlen = 1;
+                offset += size;
+            }
+            for (int sent = 0; sent < count;)
+            {
+                int n = libc.sendmmsg(_fd, msgs + sent, (uint)(count - sent), 0);
+                if (n > 0)
+                {
+                    sent += n;
+                    DatagramsSent += n;
+                    continue;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == libc.EINTR)
+                {
+                    continue;
+                }
+                if (errno is libc.EAGAIN or libc.ENOBUFS && WaitWritable())
+                {
+                    continue;
+                }
+                return; // dropped; QUIC's loss recovery resends
             }
         }
+    }
+
+    private int _writableWaits;
+
+    /// <summary>Waits up to 5 ms for room in the send buffer; gives up after a few tries per call site.</summary>
+    private bool WaitWritable()
+    {
+        if (++_writableWaits > 3)
+        {
+            _writableWaits = 0;
+            return false;
+        }
+        var pfd = new libc.pollfd { fd = _fd, events = libc.POLLOUT };
+        libc.poll(&pfd, 1, 5);
+        return true;
     }
 
     /// <summary>Sends, waiting briefly for room when the socket buffer is full. Returns 0 or the errno.</summary>
