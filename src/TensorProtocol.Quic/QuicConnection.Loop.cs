@@ -31,7 +31,7 @@ public sealed unsafe partial class QuicConnection
     private bool _peerVerified;
     private byte[]? _closePacket;
     private int _packetsWhileClosing;
-    private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived;
+    private long _bytesSent, _bytesReceived, _packetsSent, _packetsReceived, _lostFramesOfClosedStreams;
     internal ulong Deadline;            // when Closing/Draining ends
     internal bool Dirty;                // in the endpoint's list of connections to write
     internal bool Touched;              // in the endpoint's list of connections that received packets
@@ -95,6 +95,8 @@ public sealed unsafe partial class QuicConnection
 
     private void OnStreamClosed(long streamId, long? errorCode)
     {
+        // Still known to ngtcp2 inside this callback: keep its loss count for the connection's statistics.
+        _lostFramesOfClosedStreams += (long)ngtcp2.ngtcp2_conn_get_stream_loss_count(Conn, streamId);
         if (_streams.Remove(streamId, out QuicStream? stream))
         {
             stream.OnClosed(errorCode);
@@ -666,11 +668,11 @@ public sealed unsafe partial class QuicConnection
     {
         if (_state == State.Released)
         {
-            return new QuicConnectionStatistics { BytesSent = _bytesSent, BytesReceived = _bytesReceived, PacketsSent = _packetsSent, PacketsReceived = _packetsReceived };
+            return new QuicConnectionStatistics { BytesSent = _bytesSent, BytesReceived = _bytesReceived, PacketsSent = _packetsSent, PacketsReceived = _packetsReceived, StreamFramesLost = _lostFramesOfClosedStreams };
         }
         ngtcp2.ngtcp2_conn_info info;
         ngtcp2.ngtcp2_conn_get_conn_info_versioned(Conn, ngtcp2.NGTCP2_CONN_INFO_V1, &info);
-        long lost = 0;
+        long lost = _lostFramesOfClosedStreams;
         foreach (long id in _streams.Keys)
         {
             lost += (long)ngtcp2.ngtcp2_conn_get_stream_loss_count(Conn, id);

@@ -68,5 +68,7 @@ public sealed class LossyRelayTests(ITestOutputHelper output) : QuicTestBase
         Assert.True(relay.Dropped > 1000, relay.ToString());
         Assert.True(relay.Duplicated > 100, relay.ToString());
         Assert.True(relay.Reordered > 100, relay.ToString());
+        // ...and the sender saw it: losses stay counted after the stream closed.
+        Assert.True(stats.StreamFramesLost > 100, $"stream frames lost {stats.StreamFramesLost}");
     }
 }
