@@ -312,7 +312,7 @@ public sealed unsafe partial class QuicEndpoint
         }
         libc.pollfd* fds = stackalloc libc.pollfd[2];
         fds[0] = new libc.pollfd { fd = Socket.Fd, events = libc.POLLIN };
-        fds[1] = new libc.pollfd { fd = _eventFd, events = libc.POLLIN };
+        fds[1] = new libc.pollfd { fd = (int)_eventFd.DangerousGetHandle(), events = libc.POLLIN };
         libc.timespec timeout;
         libc.timespec* timeoutPointer = null;
         if (next != ulong.MaxValue)
@@ -335,7 +335,7 @@ public sealed unsafe partial class QuicEndpoint
         if ((fds[1].revents & libc.POLLIN) != 0)
         {
             ulong value;
-            libc.read(_eventFd, &value, sizeof(ulong));
+            libc.read((int)_eventFd.DangerousGetHandle(), &value, sizeof(ulong));
         }
     }
 
@@ -388,20 +388,9 @@ public sealed unsafe partial class QuicEndpoint
         {
             c.Release(error);
         }
-        // Work queued after the loop ended still needs an answer; run it so pending sources fail cleanly.
-        while (_work.TryDequeue(out Action? work))
-        {
-            try
-            {
-                work();
-            }
-            catch (Exception e) when (e is ObjectDisposedException or QuicException)
-            {
-            }
-        }
         Socket.Dispose();
         Tls.Dispose();
-        libc.close(_eventFd);
+        _eventFd.Dispose();
         NativeMemory.Free(LocalAddress);
         NativeMemory.AlignedFree(SendBuffer);
         NativeMemory.Free(PathStorage);
@@ -412,6 +401,8 @@ public sealed unsafe partial class QuicEndpoint
         Log.EndpointStopped(_logger, LocalEndPoint);
         Volatile.Write(ref _disposeRequested, 1);
         _stopped.TrySetResult();
+        // Work queued while we were stopping still needs an answer; Post runs anything queued after this itself.
+        DrainAfterStop();
     }
 
     private void Touch(QuicConnection c)

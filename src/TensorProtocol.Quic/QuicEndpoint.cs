@@ -27,7 +27,9 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     private readonly ConcurrentQueue<Action> _work = new();
     private readonly Channel<QuicConnection> _accepted = Channel.CreateUnbounded<QuicConnection>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Thread _thread;
-    private readonly int _eventFd;
+    // A SafeHandle, not a bare int: Wake() may race with the loop's cleanup, and a write to a closed (and reused)
+    // descriptor number would land in some other file.
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _eventFd;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _wakeRequested;
     private int _disposeRequested;
@@ -53,7 +55,14 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
             }
             throw;
         }
-        _eventFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+        int eventFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+        if (eventFd < 0)
+        {
+            Socket.Dispose();
+            Tls.Dispose();
+            throw new QuicException(QuicErrorKind.InternalError, $"eventfd failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        _eventFd = new Microsoft.Win32.SafeHandles.SafeFileHandle(eventFd, ownsHandle: true);
         LocalEndPoint = Socket.LocalEndPoint;
         LocalAddress = (byte*)NativeMemory.AllocZeroed(SocketAddressNative.MaxLength);
         LocalAddressLength = SocketAddressNative.Write(Socket.LocalEndPoint, Socket.Family, LocalAddress);
@@ -127,6 +136,10 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         {
             try
             {
+                if (_shuttingDown || _stopped.Task.IsCompleted)
+                {
+                    throw new ObjectDisposedException(nameof(QuicEndpoint));
+                }
                 if (_connections.Count >= Options.MaxConnections)
                 {
                     throw new QuicException(QuicErrorKind.ConnectionRefused, $"The endpoint already holds {Options.MaxConnections} connections.");
@@ -138,7 +151,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
             }
             catch (Exception e)
             {
-                source.TrySetException(e is QuicException or ArgumentException ? e : new QuicException(QuicErrorKind.InternalError, e.Message, innerException: e));
+                source.TrySetException(e is QuicException or ArgumentException or ObjectDisposedException ? e : new QuicException(QuicErrorKind.InternalError, e.Message, innerException: e));
             }
         });
         await using (cancellationToken.UnsafeRegister(static state =>
@@ -197,22 +210,62 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         await _stopped.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop thread. After the loop has stopped, work still runs (on the caller,
+    /// serialized), so whatever it completes fails cleanly with the connection's terminal error instead of hanging.
+    /// </summary>
     internal void Post(Action work)
     {
-        if (Volatile.Read(ref _disposeRequested) != 0 && _stopped.Task.IsCompleted)
-        {
-            throw new ObjectDisposedException(nameof(QuicEndpoint));
-        }
         _work.Enqueue(work);
+        if (_stopped.Task.IsCompleted)
+        {
+            DrainAfterStop();
+            return;
+        }
         Wake();
+    }
+
+    private void DrainAfterStop()
+    {
+        lock (_work)
+        {
+            while (_work.TryDequeue(out Action? work))
+            {
+                try
+                {
+                    work();
+                }
+                catch (Exception e) when (e is ObjectDisposedException or QuicException or InvalidOperationException)
+                {
+                    // The operation's own completion already carries the error.
+                }
+            }
+        }
     }
 
     private unsafe void Wake()
     {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        if (Interlocked.Exchange(ref _wakeRequested, 1) != 0)
         {
+            return;
+        }
+        bool added = false;
+        try
+        {
+            _eventFd.DangerousAddRef(ref added);
             ulong one = 1;
-            libc.write(_eventFd, &one, sizeof(ulong));
+            libc.write((int)_eventFd.DangerousGetHandle(), &one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop is gone; Post drains the work itself.
+        }
+        finally
+        {
+            if (added)
+            {
+                _eventFd.DangerousRelease();
+            }
         }
     }
 

@@ -117,6 +117,28 @@ public sealed class EndpointTests : QuicTestBase
     }
 
     [Fact]
+    public async Task OperationsAfterDispose_FailInsteadOfHanging()
+    {
+        QuicEndpoint server = CreateEndpoint();
+        QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+        TimeSpan bound = TimeSpan.FromSeconds(10);
+
+        await Assert.ThrowsAsync<QuicException>(async () => await stream.WriteAsync(new byte[10], Timeout()).AsTask().WaitAsync(bound));
+        await Assert.ThrowsAsync<QuicException>(async () => await stream.ReadAsync(new byte[10], Timeout()).AsTask().WaitAsync(bound));
+        await Assert.ThrowsAsync<QuicException>(async () => await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()).AsTask().WaitAsync(bound));
+        await Assert.ThrowsAsync<QuicException>(async () => await s.AcceptInboundStreamAsync(Timeout()).AsTask().WaitAsync(bound));
+        QuicConnectionStatistics stats = await c.GetStatisticsAsync().AsTask().WaitAsync(bound);
+        Assert.True(stats.BytesSent > 0);
+        await c.CloseAsync(0).AsTask().WaitAsync(bound);
+        await c.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+    }
+
+    [Fact]
     public async Task Create_SamePortTwice_FailsWithAddressInUse()
     {
         await using QuicEndpoint first = CreateEndpoint();
