@@ -51,6 +51,12 @@ public sealed partial class QuicConnection : IAsyncDisposable
     /// <summary>The endpoint that owns this connection.</summary>
     public QuicEndpoint Endpoint => _endpoint;
 
+    /// <summary>Whether the connection has ended (closed by either side, timed out, or failed).</summary>
+    public bool IsClosed => _terminalError is not null;
+
+    /// <summary>Why the connection ended, once it has; null while it is usable.</summary>
+    public QuicException? CloseReason => _terminalError;
+
     /// <summary>Set once the connection has ended; later operations fail with it.</summary>
     internal QuicException? TerminalError => _terminalError;
 

@@ -110,6 +110,9 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     public bool GroEnabled => Socket.GroEnabled;
 
     internal UdpSocket Socket { get; }
+
+    /// <summary>Receive-buffer blocks; enough for a few full stream windows. Loop thread only.</summary>
+    internal BlockPool BlockPool { get; } = new(32 << 20);
     internal TlsContext Tls { get; }
     internal AddressFamily SocketFamily => Socket.Family;
     internal unsafe byte* LocalAddress { get; }

@@ -28,7 +28,8 @@ public sealed unsafe partial class QuicStream
     private int _readLength;
     private int _readFilled;
     private bool _readPending;
-    private readonly ReceiveBuffer _buffered = new();
+    private ReceiveBuffer? _bufferedStore;
+    private ReceiveBuffer _buffered => _bufferedStore ??= new ReceiveBuffer(_connection.Endpoint.BlockPool);
     private bool _readFillAll;
     private bool _finReceived;
     private QuicException? _readError;
@@ -38,7 +39,7 @@ public sealed unsafe partial class QuicStream
     internal bool Accepted;          // the application took this peer-opened stream from the accept queue
     internal bool StreamCreditOwed;  // closed, but the peer's stream limit was not raised for it yet
 
-    internal long BufferedBytes => _buffered.Length;
+    internal long BufferedBytes => _bufferedStore?.Length ?? 0; // read by tests from other threads: never create here
 
     internal bool HasDataToSend => !_writeClosed && (_written < _enqueued || (_finRequested && !_finWritten));
 

@@ -1,15 +1,11 @@
-using System.Buffers;
-
 namespace TensorProtocol.Quic.Internal;
 
 /// <summary>
 /// Stream bytes that arrived while no read was pending, in pooled 64 KiB blocks (not one array per packet). Its size
 /// is bounded by the flow-control window the stream granted. Loop thread only.
 /// </summary>
-internal sealed class ReceiveBuffer
+internal sealed class ReceiveBuffer(BlockPool pool)
 {
-    private const int BlockSize = 64 * 1024;
-
     private readonly Queue<Block> _blocks = new();
     private Block? _tail;
 
@@ -28,7 +24,7 @@ internal sealed class ReceiveBuffer
         {
             if (_tail is null || _tail.End == _tail.Array.Length)
             {
-                _tail = new Block(ArrayPool<byte>.Shared.Rent(BlockSize));
+                _tail = new Block(pool.Rent());
                 _blocks.Enqueue(_tail);
             }
             int n = Math.Min(data.Length, _tail.Array.Length - _tail.End);
@@ -62,7 +58,7 @@ internal sealed class ReceiveBuffer
                 {
                     _tail = null;
                 }
-                ArrayPool<byte>.Shared.Return(head.Array);
+                pool.Return(head.Array);
             }
         }
         return copied;
@@ -72,7 +68,7 @@ internal sealed class ReceiveBuffer
     {
         while (_blocks.Count > 0)
         {
-            ArrayPool<byte>.Shared.Return(_blocks.Dequeue().Array);
+            pool.Return(_blocks.Dequeue().Array);
         }
         _tail = null;
         Length = 0;

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using TensorProtocol.Quic;
+
+namespace TensorProtocol.Node;
+
+/// <summary>
+/// One outgoing connection per peer, reused across pushes and pulls. Concurrent first uses of a peer share one dial;
+/// a failed dial is forgotten (the next use dials again); idle connections close after a while, and past the size
+/// limit the least recently used one is closed.
+/// </summary>
+internal sealed class ConnectionPool : IAsyncDisposable
+{
+    private readonly QuicEndpoint _endpoint;
+    private readonly TensorNodeOptions _options;
+    private readonly NodeMetrics _metrics;
+    private readonly Dictionary<NodeId, Entry> _entries = [];
+    private readonly object _lock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sweeper;
+    private long _dials;
+
+    private sealed class Entry(Task<QuicConnection> connection)
+    {
+        public readonly Task<QuicConnection> Connection = connection;
+        public long LastUsed = Stopwatch.GetTimestamp();
+        public long Bytes;
+        public long Tensors;
+    }
+
+    internal ConnectionPool(QuicEndpoint endpoint, TensorNodeOptions options, NodeMetrics metrics)
+    {
+        _endpoint = endpoint;
+        _options = options;
+        _metrics = metrics;
+        _sweeper = SweepIdleAsync();
+    }
+
+    /// <summary>Handshakes started so far (tests count them to prove reuse).</summary>
+    internal long Dials => Interlocked.Read(ref _dials);
+
+    internal int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Returns the pooled connection to the ticket's node, dialing it if needed.</summary>
+    internal async ValueTask<(QuicConnection Connection, bool Reused)> GetAsync(NodeTicket ticket, CancellationToken cancellationToken)
+    {
+        Entry entry;
+        bool reused;
+        List<QuicConnection>? evicted = null;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+            if (_entries.TryGetValue(ticket.NodeId, out Entry? existing) && !IsDead(existing))
+            {
+                entry = existing;
+                reused = true;
+            }
+            else
+            {
+                entry = new Entry(DialAsync(ticket));
+                _entries[ticket.NodeId] = entry;
+                reused = false;
+                evicted = EvictOverflow();
+            }
+            entry.LastUsed = Stopwatch.GetTimestamp();
+        }
+        if (evicted is not null)
+        {
+            await CloseAllAsync(evicted).ConfigureAwait(false);
+        }
+        try
+        {
+            QuicConnection connection = await entry.Connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (connection, reused);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Forget(ticket.NodeId, entry);
+            throw;
+        }
+    }
+
+    /// <summary>Drops the pooled connection to <paramref name="peer"/> if it is <paramref name="connection"/> (it died).</summary>
+    internal void Invalidate(NodeId peer, QuicConnection connection)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(peer, out Entry? entry) && entry.Connection.IsCompletedSuccessfully && entry.Connection.Result == connection)
+            {
+                _entries.Remove(peer);
+            }
+        }
+        _ = connection.DisposeAsync().AsTask();
+    }
+
+    internal void RecordTransfer(NodeId peer, long bytes)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(peer, out Entry? entry))
+            {
+                entry.Bytes += bytes;
+                entry.Tensors++;
+                entry.LastUsed = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    internal async ValueTask<IReadOnlyList<PeerStatistics>> GetStatisticsAsync()
+    {
+        List<(NodeId Peer, Entry Entry)> entries;
+        lock (_lock)
+        {
+            entries = [.. _entries.Select(e => (e.Key, e.Value))];
+        }
+        var result = new List<PeerStatistics>(entries.Count);
+        foreach (var (peer, entry) in entries)
+        {
+            if (!entry.Connection.IsCompletedSuccessfully)
+            {
+                continue;
+            }
+            QuicConnectionStatistics stats = await entry.Connection.Result.GetStatisticsAsync().ConfigureAwait(false);
+            result.Add(new PeerStatistics(peer, stats.SmoothedRtt, Interlocked.Read(ref entry.Bytes), Interlocked.Read(ref entry.Tensors),
+                DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(Volatile.Read(ref entry.LastUsed))));
+        }
+        return result;
+    }
+
+    private async Task<QuicConnection> DialAsync(NodeTicket ticket)
+    {
+        Interlocked.Increment(ref _dials);
+        QuicPublicKey key = ticket.NodeId.PublicKey;
+        Exception? last = null;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_options.ConnectTimeout);
+        foreach (var address in ticket.GetAddresses())
+        {
+            try
+            {
+                QuicConnection connection = await _endpoint.ConnectAsync(address, key, deadline.Token).ConfigureAwait(false);
+                _metrics.ConnectionOpened();
+                return connection;
+            }
+            catch (QuicException e) when (e.Kind is QuicErrorKind.ConnectionRefused or QuicErrorKind.Timeout)
+            {
+                last = e; // try the next address
+            }
+            catch (OperationCanceledException e) when (!_stop.IsCancellationRequested)
+            {
+                throw new TensorProtocolException(TensorErrorKind.Timeout, $"Could not reach {ticket.NodeId} within {_options.ConnectTimeout.TotalSeconds:0.#} s.", e);
+            }
+        }
+        throw new TensorProtocolException(TensorErrorKind.Connection, $"Could not connect to {ticket.NodeId}: {last?.Message}", last);
+    }
+
+    private static bool IsDead(Entry entry) =>
+        entry.Connection.IsFaulted || entry.Connection.IsCanceled || (entry.Connection.IsCompletedSuccessfully && entry.Connection.Result.IsClosed);
+
+    private void Forget(NodeId peer, Entry entry)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(peer, out Entry? current) && current == entry)
+            {
+                _entries.Remove(peer);
+            }
+        }
+    }
+
+    // Under _lock.
+    private List<QuicConnection>? EvictOverflow()
+    {
+        List<QuicConnection>? evicted = null;
+        while (_entries.Count > _options.MaxPooledConnections)
+        {
+            var oldest = _entries.MinBy(e => e.Value.LastUsed);
+            _entries.Remove(oldest.Key);
+            _metrics.ConnectionEvicted();
+            if (oldest.Value.Connection.IsCompletedSuccessfully)
+            {
+                (evicted ??= []).Add(oldest.Value.Connection.Result);
+            }
+        }
+        return evicted;
+    }
+
+    private async Task SweepIdleAsync()
+    {
+        TimeSpan period = TimeSpan.FromTicks(Math.Clamp(_options.PoolIdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond * 5));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                List<QuicConnection> idle = [];
+                lock (_lock)
+                {
+                    foreach (var (peer, entry) in _entries.ToArray())
+                    {
+                        if (IsDead(entry) || (entry.Connection.IsCompleted && Stopwatch.GetElapsedTime(entry.LastUsed) > _options.PoolIdleTimeout))
+                        {
+                            _entries.Remove(peer);
+                            _metrics.ConnectionEvicted();
+                            if (entry.Connection.IsCompletedSuccessfully)
+                            {
+                                idle.Add(entry.Connection.Result);
+                            }
+                        }
+                    }
+                }
+                await CloseAllAsync(idle).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task CloseAllAsync(List<QuicConnection> connections)
+    {
+        foreach (QuicConnection connection in connections)
+        {
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<QuicConnection> all = [];
+        lock (_lock)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            _stop.Cancel();
+            foreach (Entry entry in _entries.Values)
+            {
+                if (entry.Connection.IsCompletedSuccessfully)
+                {
+                    all.Add(entry.Connection.Result);
+                }
+            }
+            _entries.Clear();
+        }
+        await _sweeper.ConfigureAwait(false);
+        await CloseAllAsync(all).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+
+namespace TensorProtocol.Node;
+
+/// <summary>
+/// The node's bounded receive queue. A push first reserves a place and its payload bytes (count and memory budget)
+/// before anything is allocated; the reservation is released when the application takes the tensor out.
+/// </summary>
+internal sealed class ReceiveQueue
+{
+    private readonly Channel<ReceivedTensor> _channel = Channel.CreateUnbounded<ReceivedTensor>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly object _lock = new();
+    private readonly int _capacity;
+    private readonly long _budget;
+    private int _count;
+    private long _bytes;
+    private TaskCompletionSource _spaceFreed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal ReceiveQueue(int capacity, long budget)
+    {
+        _capacity = capacity;
+        _budget = budget;
+    }
+
+    internal int Count => _channel.Reader.Count;
+
+    /// <summary>Reserves room for one tensor of <paramref name="bytes"/> bytes; false when the queue or budget is full.</summary>
+    internal bool TryReserve(long bytes)
+    {
+        lock (_lock)
+        {
+            if (_count + 1 > _capacity || _bytes + bytes > _budget)
+            {
+                return false;
+            }
+            _count++;
+            _bytes += bytes;
+            return true;
+        }
+    }
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) for room; false if none came.</summary>
+    internal async ValueTask<bool> ReserveAsync(long bytes, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (bytes > _budget)
+        {
+            return false; // would never fit
+        }
+        using var timer = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
+        while (true)
+        {
+            Task freed;
+            lock (_lock)
+            {
+                if (_count + 1 <= _capacity && _bytes + bytes <= _budget)
+                {
+                    _count++;
+                    _bytes += bytes;
+                    return true;
+                }
+                freed = _spaceFreed.Task;
+            }
+            try
+            {
+                await freed.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+    }
+
+    internal void Release(long bytes)
+    {
+        TaskCompletionSource freed;
+        lock (_lock)
+        {
+            _count--;
+            _bytes -= bytes;
+            freed = _spaceFreed;
+            _spaceFreed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        freed.TrySetResult();
+    }
+
+    /// <summary>Adds a tensor whose room was reserved.</summary>
+    internal bool Enqueue(ReceivedTensor tensor) => _channel.Writer.TryWrite(tensor);
+
+    internal bool TryDequeue(out ReceivedTensor? tensor)
+    {
+        if (_channel.Reader.TryRead(out tensor))
+        {
+            Release(tensor.Data.Payload.Length);
+            return true;
+        }
+        return false;
+    }
+
+    internal async ValueTask<ReceivedTensor> DequeueAsync(CancellationToken cancellationToken)
+    {
+        ReceivedTensor tensor = await _channel.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        Release(tensor.Data.Payload.Length);
+        return tensor;
+    }
+
+    internal async IAsyncEnumerable<ReceivedTensor> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await _channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (TryDequeue(out ReceivedTensor? tensor))
+            {
+                yield return tensor!;
+            }
+        }
+    }
+
+    /// <summary>No more tensors will come; readers drain what is queued, then end.</summary>
+    internal void Complete() => _channel.Writer.TryComplete();
+}

@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using TensorProtocol.Node;
+using TensorProtocol.Quic;
+using TensorProtocol.Wire;
+
+namespace TensorProtocol;
+
+// The requester side: push and pull over pooled connections.
+public sealed partial class TensorNode
+{
+    /// <summary>
+    /// Pushes <paramref name="tensor"/> to the node behind <paramref name="ticket"/> and completes when that node has
+    /// the whole tensor in its receive queue. The payload is sent without copying.
+    /// </summary>
+    /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
+    /// <exception cref="TensorProtocolException">Refused (NotAllowed, TooLarge, QueueFull), Connection, Timeout, Protocol or Shutdown.</exception>
+    public Task SendAsync(string ticket, string name, TensorData tensor, CancellationToken cancellationToken = default) =>
+        SendAsync(NodeTicket.Parse(ticket), name, tensor, cancellationToken);
+
+    /// <inheritdoc cref="SendAsync(string, string, TensorData, CancellationToken)"/>
+    public async Task SendAsync(NodeTicket ticket, string name, TensorData tensor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(tensor);
+        ThrowIfShutDown();
+        _ = Started;
+        RequestHeader request;
+        try
+        {
+            request = RequestHeader.Push(name, tensor.Metadata);
+        }
+        catch (ArgumentException e)
+        {
+            throw new TensorProtocolException(TensorErrorKind.Serialization, e.Message, e);
+        }
+        byte[] header = FrameIO.Encode(request);
+        long start = Stopwatch.GetTimestamp();
+        await WithConnectionAsync(ticket, async (connection, ct) =>
+        {
+            QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                // Header and payload go out back to back; the payload is pinned, not copied.
+                Task headerWrite = stream.WriteAsync(header, completeWrites: false, ct).AsTask();
+                Task payloadWrite = stream.WriteAsync(tensor.Payload, completeWrites: true, ct).AsTask();
+                var (response, error) = await FrameIO.ReadResponseAsync(stream, 0, ct).ConfigureAwait(false);
+                if (response is null)
+                {
+                    await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
+                    throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
+                }
+                if (response.Status != ResponseStatus.Ok)
+                {
+                    // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
+                    await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
+                    throw Refusal(ticket.NodeId, "push", name, response);
+                }
+                await Task.WhenAll(headerWrite, payloadWrite).ConfigureAwait(false);
+            }
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        _pool!.RecordTransfer(ticket.NodeId, tensor.Payload.Length);
+        _metrics!.Sent(tensor.Payload.Length, Stopwatch.GetElapsedTime(start));
+    }
+
+    /// <summary>Fetches the tensor registered as <paramref name="name"/> on the node behind <paramref name="ticket"/>.</summary>
+    /// <exception cref="TensorProtocolException">NotFound, NotAllowed, TooLarge, Connection, Timeout, Protocol or Shutdown.</exception>
+    public Task<TensorData> RequestAsync(string ticket, string name, CancellationToken cancellationToken = default) =>
+        RequestAsync(NodeTicket.Parse(ticket), name, cancellationToken);
+
+    /// <inheritdoc cref="RequestAsync(string, string, CancellationToken)"/>
+    public async Task<TensorData> RequestAsync(NodeTicket ticket, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ThrowIfShutDown();
+        _ = Started;
+        RequestHeader request;
+        try
+        {
+            request = RequestHeader.Pull(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new TensorProtocolException(TensorErrorKind.Serialization, e.Message, e);
+        }
+        byte[] header = FrameIO.Encode(request);
+        return await WithConnectionAsync(ticket, async (connection, ct) =>
+        {
+            QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.WriteAsync(header, completeWrites: true, ct).ConfigureAwait(false);
+                var (response, error) = await FrameIO.ReadResponseAsync(stream, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+                if (response is null)
+                {
+                    TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
+                    throw new TensorProtocolException(kind, $"{ticket.NodeId} answered the pull of '{name}' badly: {error.Message}");
+                }
+                if (response.Status != ResponseStatus.Ok || response.Tensor is null)
+                {
+                    throw Refusal(ticket.NodeId, "pull", name, response);
+                }
+                // Checked against MaxTensorBytes by the decoder before this single allocation.
+                byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)response.Tensor.ByteLength));
+                if (!await FrameIO.TryReadExactlyAsync(stream, payload, ct).ConfigureAwait(false) ||
+                    await stream.ReadAsync(new byte[1], ct).ConfigureAwait(false) != 0)
+                {
+                    throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
+                }
+                _pool!.RecordTransfer(ticket.NodeId, payload.Length);
+                return new TensorData(response.Tensor, payload);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on the pooled connection to the ticket's node. A pooled connection that turns
+    /// out dead (it was reused, and failed before the peer answered) is dropped and the operation retried once on a
+    /// fresh one; every other failure maps to a <see cref="TensorProtocolException"/>.
+    /// </summary>
+    private async Task<T> WithConnectionAsync<T>(NodeTicket ticket, Func<QuicConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        CancellationToken ct = linked.Token;
+        for (int attempt = 0; ; attempt++)
+        {
+            QuicConnection connection;
+            bool reused;
+            try
+            {
+                (connection, reused) = await _pool!.GetAsync(ticket, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+            {
+                throw ShutDownError();
+            }
+            catch (ObjectDisposedException)
+            {
+                throw ShutDownError();
+            }
+            try
+            {
+                return await operation(connection, ct).ConfigureAwait(false);
+            }
+            catch (QuicException e) when (e.Scope == QuicErrorScope.Connection || connection.IsClosed)
+            {
+                _pool.Invalidate(ticket.NodeId, connection);
+                if (reused && attempt == 0 && !_shutdown.IsCancellationRequested && e.Kind != QuicErrorKind.OperationAborted)
+                {
+                    continue; // the pooled connection had died (idle timeout, peer restart): redial once
+                }
+                throw MapConnectionError(ticket.NodeId, e);
+            }
+            catch (QuicException e)
+            {
+                throw new TensorProtocolException(TensorErrorKind.Connection, $"The operation with {ticket.NodeId} failed: {e.Message}", e);
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw ShutDownError();
+            }
+        }
+    }
+
+    private TensorProtocolException MapConnectionError(NodeId peer, QuicException e)
+    {
+        if (_shutdown.IsCancellationRequested)
+        {
+            return ShutDownError();
+        }
+        TensorErrorKind kind = e.Kind switch
+        {
+            QuicErrorKind.Timeout or QuicErrorKind.IdleTimeout => TensorErrorKind.Timeout,
+            QuicErrorKind.ProtocolViolation or QuicErrorKind.AlpnMismatch => TensorErrorKind.Protocol,
+            _ => TensorErrorKind.Connection,
+        };
+        return new TensorProtocolException(kind, $"The connection to {peer} failed: {e.Message}", e);
+    }
+
+    private static TensorProtocolException Refusal(NodeId peer, string operation, string name, ResponseHeader response)
+    {
+        TensorErrorKind kind = response.Status switch
+        {
+            ResponseStatus.NotFound => TensorErrorKind.NotFound,
+            ResponseStatus.NotAllowed => TensorErrorKind.NotAllowed,
+            ResponseStatus.TooLarge => TensorErrorKind.TooLarge,
+            ResponseStatus.QueueFull => TensorErrorKind.QueueFull,
+            ResponseStatus.ShuttingDown => TensorErrorKind.Shutdown,
+            ResponseStatus.Ok => TensorErrorKind.Protocol, // Ok without the tensor a pull needs
+            _ => TensorErrorKind.Protocol,
+        };
+        return new TensorProtocolException(kind, $"{peer} refused the {operation} of '{name}': {response.Status} ({response.Message}).");
+    }
+
+    private static async Task Observe(params Task[] tasks)
+    {
+        foreach (Task task in tasks)
+        {
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is QuicException or OperationCanceledException)
+            {
+                // Expected once the peer refused: it stopped reading.
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using TensorProtocol.Node;
+using TensorProtocol.Quic;
+using TensorProtocol.Wire;
+
+namespace TensorProtocol;
+
+// The responder side: accept peers, serve one operation per stream.
+public sealed partial class TensorNode
+{
+    private async Task AcceptLoopAsync(QuicEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                QuicConnection connection = await endpoint.AcceptConnectionAsync(cancellationToken).ConfigureAwait(false);
+                connections.RemoveAll(t => t.IsCompleted);
+                connections.Add(ServeConnectionAsync(connection, cancellationToken));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or QuicException)
+        {
+            // Shutdown.
+        }
+        await Task.WhenAll(connections).ConfigureAwait(false);
+    }
+
+    private async Task ServeConnectionAsync(QuicConnection connection, CancellationToken cancellationToken)
+    {
+        var peer = new NodeId(connection.RemotePublicKey);
+        var streams = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                QuicStream stream = await connection.AcceptInboundStreamAsync(cancellationToken).ConfigureAwait(false);
+                streams.RemoveAll(t => t.IsCompleted);
+                streams.Add(ServeStreamAsync(stream, peer, cancellationToken));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or QuicException)
+        {
+            // The peer went away, or we are shutting down.
+        }
+        await Task.WhenAll(streams).ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>One operation. Never throws: every failure ends this stream only.</summary>
+    private async Task ServeStreamAsync(QuicStream stream, NodeId peer, CancellationToken cancellationToken)
+    {
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                var (request, error) = await FrameIO.ReadRequestAsync(stream, _options.MaxTensorBytes, cancellationToken).ConfigureAwait(false);
+                if (request is null)
+                {
+                    await RefuseAsync(stream, peer, "request", "?", error.Status, error.Message).ConfigureAwait(false);
+                    return;
+                }
+                if (request.Operation == Operation.Push)
+                {
+                    await ServePushAsync(stream, peer, request, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ServePullAsync(stream, peer, request).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
+            {
+                Log.StreamFailed(_logger, peer, e.Message);
+            }
+        }
+    }
+
+    private async Task ServePushAsync(QuicStream stream, NodeId peer, RequestHeader request, CancellationToken cancellationToken)
+    {
+        TensorMetadata metadata = request.Tensor!;
+        if (_options.AllowedSenders is { } allowed && !allowed.Contains(peer))
+        {
+            await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.NotAllowed, "this node does not accept tensors from you").ConfigureAwait(false);
+            return;
+        }
+        long length = metadata.ByteLength;
+        bool reserved = _options.QueueFullBehavior == QueueFullBehavior.Wait
+            ? await _queue.ReserveAsync(length, _options.QueueWaitTimeout, cancellationToken).ConfigureAwait(false)
+            : _queue.TryReserve(length);
+        if (!reserved)
+        {
+            await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, "the receive queue is full").ConfigureAwait(false);
+            return;
+        }
+        bool queued = false;
+        try
+        {
+            // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
+            byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)length));
+            if (!await FrameIO.TryReadExactlyAsync(stream, payload, cancellationToken).ConfigureAwait(false))
+            {
+                await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
+                return;
+            }
+            if (await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) != 0)
+            {
+                await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
+                return;
+            }
+            var tensor = new ReceivedTensor(request.Name, new TensorData(metadata, payload), peer);
+            if (!_queue.Enqueue(tensor))
+            {
+                await RespondAsync(stream, new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down")).ConfigureAwait(false);
+                return;
+            }
+            queued = true;
+            _metrics!.Received(length);
+            Log.Received(_logger, request.Name, length, peer);
+            await RespondAsync(stream, new ResponseHeader(ResponseStatus.Ok)).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!queued)
+            {
+                _queue.Release(length);
+            }
+        }
+    }
+
+    private async Task ServePullAsync(QuicStream stream, NodeId peer, RequestHeader request)
+    {
+        if (_options.AllowedPullers is { } allowed && !allowed.Contains(peer))
+        {
+            await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotAllowed, "this node does not serve tensors to you").ConfigureAwait(false);
+            return;
+        }
+        if (!_registered.TryGetValue(request.Name, out TensorData? tensor))
+        {
+            await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"no tensor named '{request.Name}' is registered").ConfigureAwait(false);
+            return;
+        }
+        byte[] header = FrameIO.Encode(new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata));
+        // Served without copying: the registered memory is pinned until the puller acknowledged it.
+        ValueTask headerWrite = stream.WriteAsync(header, completeWrites: false);
+        await stream.WriteAsync(tensor.Payload, completeWrites: true).ConfigureAwait(false);
+        await headerWrite.ConfigureAwait(false);
+    }
+
+    private async Task RefuseAsync(QuicStream stream, NodeId peer, string operation, string name, ResponseStatus status, string reason)
+    {
+        _metrics!.Refused(status.ToString());
+        Log.Refused(_logger, operation, name, peer, status.ToString(), reason);
+        // Whatever payload follows is not wanted: STOP_SENDING spares the peer sending it.
+        stream.Abort(QuicAbortDirection.Read, (long)status);
+        await RespondAsync(stream, new ResponseHeader(status, reason)).ConfigureAwait(false);
+    }
+
+    private static async Task RespondAsync(QuicStream stream, ResponseHeader response)
+    {
+        await stream.WriteAsync(FrameIO.Encode(response), completeWrites: true).ConfigureAwait(false);
+    }
+}

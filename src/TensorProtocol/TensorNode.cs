@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TensorProtocol.Node;
+using TensorProtocol.Quic;
+
+namespace TensorProtocol;
+
+/// <summary>
+/// A tensor node: an authenticated QUIC endpoint that peers push tensors to and pull registered tensors from, and
+/// that pushes and pulls over pooled connections itself. Create it, <see cref="Start"/> it (or use
+/// <see cref="StartAsync"/>), hand its <see cref="Ticket"/> to peers.
+/// </summary>
+public sealed partial class TensorNode : IAsyncDisposable
+{
+    private readonly TensorNodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly ReceiveQueue _queue;
+    private readonly ConcurrentDictionary<string, TensorData> _registered = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly object _stateLock = new();
+    private QuicIdentity? _identity;
+    private QuicEndpoint? _endpoint;
+    private ConnectionPool? _pool;
+    private NodeMetrics? _metrics;
+    private Task? _acceptLoop;
+    private NodeTicket? _ticket;
+    private int _state; // 0 created, 1 started, 2 shut down
+
+    /// <summary>Creates a node; nothing is bound until <see cref="Start"/>.</summary>
+    public TensorNode(TensorNodeOptions? options = null)
+    {
+        _options = options ?? new TensorNodeOptions();
+        _options.Validate();
+        _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TensorProtocol.Node");
+        _queue = new ReceiveQueue(_options.ReceiveQueueCapacity, _options.ReceiveMemoryBudget);
+    }
+
+    /// <summary>Creates and starts a node.</summary>
+    public static Task<TensorNode> StartAsync(TensorNodeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var node = new TensorNode(options);
+        node.Start();
+        return Task.FromResult(node);
+    }
+
+    /// <summary>Loads or creates the identity, binds the socket and starts accepting peers. Idempotent.</summary>
+    /// <exception cref="TensorProtocolException"><see cref="TensorErrorKind.Io"/> (identity file, address in use) or <see cref="TensorErrorKind.Shutdown"/>.</exception>
+    public void Start()
+    {
+        lock (_stateLock)
+        {
+            if (_state == 1)
+            {
+                return;
+            }
+            ThrowIfShutDown();
+            try
+            {
+                _identity = _options.IdentityPath is null ? QuicIdentity.Generate() : QuicIdentity.LoadOrCreate(_options.IdentityPath);
+                _endpoint = QuicEndpoint.Create(new QuicEndpointOptions
+                {
+                    LocalEndPoint = _options.LocalEndPoint,
+                    Identity = _identity,
+                    ApplicationProtocols = [_options.ApplicationProtocol],
+                    LoggerFactory = _options.LoggerFactory,
+                    ConnectionOptions = QuicConnectionOptions.Default with
+                    {
+                        // Pooled connections idle for minutes: keep NAT bindings and the peer's idle timer alive.
+                        KeepAliveInterval = TimeSpan.FromSeconds(15),
+                        IdleTimeout = TimeSpan.FromSeconds(60),
+                        HandshakeTimeout = _options.ConnectTimeout,
+                    },
+                });
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                _identity?.Dispose();
+                throw new TensorProtocolException(TensorErrorKind.Io, $"The node could not start: {e.Message}", e);
+            }
+            _metrics = new NodeMetrics(() => _pool?.Count ?? 0);
+            _pool = new ConnectionPool(_endpoint, _options, _metrics);
+            _ticket = new NodeTicket(new NodeId(_endpoint.PublicKey), DirectAddresses(_endpoint.LocalEndPoint));
+            _acceptLoop = AcceptLoopAsync(_endpoint, _shutdown.Token);
+            _state = 1;
+            Log.NodeStarted(_logger, NodeId, _ticket);
+        }
+    }
+
+    /// <summary>This node's identity (its Ed25519 public key).</summary>
+    public NodeId NodeId => new(Started.PublicKey);
+
+    /// <summary>The ticket peers use to reach this node: its id and direct addresses.</summary>
+    public NodeTicket Ticket
+    {
+        get
+        {
+            _ = Started;
+            return _ticket!;
+        }
+    }
+
+    /// <summary>The local socket address.</summary>
+    public IPEndPoint LocalEndPoint => Started.LocalEndPoint;
+
+    /// <summary>How many outgoing connections are pooled.</summary>
+    public int PoolSize => _pool?.Count ?? 0;
+
+    /// <summary>Tensors waiting in the receive queue.</summary>
+    public int QueuedCount => _queue.Count;
+
+    internal long Dials => _pool?.Dials ?? 0;
+
+    /// <summary>RTT, bytes, tensors and last use of each pooled peer.</summary>
+    public ValueTask<IReadOnlyList<PeerStatistics>> GetPeerStatisticsAsync()
+    {
+        ThrowIfShutDown();
+        return _pool is null ? ValueTask.FromResult<IReadOnlyList<PeerStatistics>>([]) : _pool.GetStatisticsAsync();
+    }
+
+    /// <summary>Makes <paramref name="tensor"/> available to peers' <see cref="RequestAsync(NodeTicket, string, CancellationToken)"/> under <paramref name="name"/> (replacing any earlier one). Served without copying.</summary>
+    public void Register(string name, TensorData tensor)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(tensor);
+        ThrowIfShutDown();
+        _registered[name] = tensor;
+    }
+
+    /// <summary>Withdraws a registered tensor; false if none had that name.</summary>
+    public bool Unregister(string name)
+    {
+        ThrowIfShutDown();
+        return _registered.TryRemove(name, out _);
+    }
+
+    /// <summary>Takes the next received tensor if one is waiting (never blocks).</summary>
+    public bool TryReceive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ReceivedTensor? tensor)
+    {
+        ThrowIfShutDown();
+        return _queue.TryDequeue(out tensor);
+    }
+
+    /// <summary>Waits for the next received tensor.</summary>
+    public async ValueTask<ReceivedTensor> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfShutDown();
+        try
+        {
+            return await _queue.DequeueAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            throw ShutDownError();
+        }
+    }
+
+    /// <summary>Every received tensor, as it arrives, until shutdown or cancellation.</summary>
+    public IAsyncEnumerable<ReceivedTensor> ReceiveAllAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfShutDown();
+        return _queue.ReadAllAsync(cancellationToken);
+    }
+
+    /// <summary>Stops accepting, closes every connection and fails pending operations. Idempotent.</summary>
+    public async ValueTask ShutdownAsync()
+    {
+        lock (_stateLock)
+        {
+            if (_state == 2)
+            {
+                return;
+            }
+            _state = 2;
+        }
+        _shutdown.Cancel();
+        _queue.Complete();
+        if (_pool is not null)
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_endpoint is not null)
+        {
+            await _endpoint.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        _identity?.Dispose();
+        _metrics?.Dispose();
+        Log.NodeStopped(_logger, _ticket?.NodeId);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => ShutdownAsync();
+
+    private QuicEndpoint Started
+    {
+        get
+        {
+            ThrowIfShutDown();
+            return _endpoint ?? throw new InvalidOperationException("The node is not started; call Start() first.");
+        }
+    }
+
+    private void ThrowIfShutDown()
+    {
+        if (Volatile.Read(ref _state) == 2)
+        {
+            throw ShutDownError();
+        }
+    }
+
+    private static TensorProtocolException ShutDownError() => new(TensorErrorKind.Shutdown, "The node has been shut down.");
+
+    /// <summary>The addresses peers can dial: the bound one, or every up interface's when bound to a wildcard.</summary>
+    private static List<IPEndPoint> DirectAddresses(IPEndPoint local)
+    {
+        if (!local.Address.Equals(IPAddress.Any) && !local.Address.Equals(IPAddress.IPv6Any))
+        {
+            return [new IPEndPoint(local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address, local.Port)];
+        }
+        bool dualStack = local.Address.Equals(IPAddress.IPv6Any);
+        var addresses = new List<IPEndPoint>();
+        var loopback = new List<IPEndPoint>();
+        foreach (NetworkInterface nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up)
+            {
+                continue;
+            }
+            foreach (UnicastIPAddressInformation info in nic.GetIPProperties().UnicastAddresses)
+            {
+                IPAddress a = info.Address;
+                // An IPv4-only socket cannot use IPv6; link-local addresses need a scope the peer cannot know.
+                if (a.AddressFamily == AddressFamily.InterNetworkV6 && (!dualStack || a.IsIPv6LinkLocal))
+                {
+                    continue;
+                }
+                (IPAddress.IsLoopback(a) ? loopback : addresses).Add(new IPEndPoint(a, local.Port));
+            }
+        }
+        // Real interfaces first; loopback last (it only helps a peer on the same machine).
+        addresses.AddRange(loopback);
+        return addresses.Count > NodeTicket.MaxAddresses ? addresses[..NodeTicket.MaxAddresses] : addresses;
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using TensorProtocol.Wire;
+
+namespace TensorProtocol;
+
+/// <summary>What a pushed tensor's sender experiences when the receive queue is full.</summary>
+public enum QueueFullBehavior
+{
+    /// <summary>The push fails at once with <see cref="TensorErrorKind.QueueFull"/>.</summary>
+    Refuse,
+
+    /// <summary>The receiver holds the push until there is room (up to <see cref="TensorNodeOptions.QueueWaitTimeout"/>).</summary>
+    Wait,
+}
+
+/// <summary>Settings of a <see cref="TensorNode"/>.</summary>
+public sealed record TensorNodeOptions
+{
+    /// <summary>The application protocol on the wire (ALPN); both nodes must agree.</summary>
+    public const string DefaultApplicationProtocol = "tensorp/1";
+
+    /// <summary>Where the node listens (and dials from). Port 0 picks a free one. Default: all interfaces, IPv4 and IPv6.</summary>
+    public IPEndPoint LocalEndPoint { get; init; } = new(IPAddress.IPv6Any, 0);
+
+    /// <summary>
+    /// The identity key file (PEM, created with mode 0600 if missing). Null: an ephemeral identity, new each start.
+    /// </summary>
+    public string? IdentityPath { get; init; }
+
+    /// <summary>The application protocol (ALPN).</summary>
+    public string ApplicationProtocol { get; init; } = DefaultApplicationProtocol;
+
+    /// <summary>Largest tensor payload this node accepts (pushed to it, or pulled by it).</summary>
+    public long MaxTensorBytes { get; init; } = Array.MaxLength;
+
+    /// <summary>How many received tensors may wait in the queue.</summary>
+    public int ReceiveQueueCapacity { get; init; } = 1024;
+
+    /// <summary>
+    /// Bytes that received tensors (queued, or arriving) may hold in total. A push that would exceed it is treated
+    /// like a full queue, so senders cannot make the node allocate without bound.
+    /// </summary>
+    public long ReceiveMemoryBudget { get; init; } = 4L << 30;
+
+    /// <summary>What a sender experiences when the queue is full.</summary>
+    public QueueFullBehavior QueueFullBehavior { get; init; } = QueueFullBehavior.Refuse;
+
+    /// <summary>With <see cref="QueueFullBehavior.Wait"/>: how long a push may wait for room.</summary>
+    public TimeSpan QueueWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pooled connections unused for this long are closed.</summary>
+    public TimeSpan PoolIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>At most this many pooled connections; the least recently used one is closed to make room.</summary>
+    public int MaxPooledConnections { get; init; } = 64;
+
+    /// <summary>Dialing a peer fails after this long.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Nodes allowed to push to this node; null allows every authenticated node.</summary>
+    public IReadOnlySet<NodeId>? AllowedSenders { get; init; }
+
+    /// <summary>Nodes allowed to pull from this node; null allows every authenticated node.</summary>
+    public IReadOnlySet<NodeId>? AllowedPullers { get; init; }
+
+    /// <summary>Where logs go; the default writes nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(LocalEndPoint);
+        if (string.IsNullOrEmpty(ApplicationProtocol))
+        {
+            throw new ArgumentException("An application protocol is required.", nameof(ApplicationProtocol));
+        }
+        if (MaxTensorBytes < 0 || MaxTensorBytes > Math.Min(WireFormat.DefaultMaxPayloadLength, Array.MaxLength))
+        {
+            // One tensor is one contiguous managed buffer for now; larger ones need segmented payloads.
+            throw new ArgumentOutOfRangeException(nameof(MaxTensorBytes), MaxTensorBytes, $"Must be within 0..{Array.MaxLength} bytes.");
+        }
+        if (ReceiveQueueCapacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "Must be at least 1.");
+        }
+        if (ReceiveMemoryBudget < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveMemoryBudget), ReceiveMemoryBudget, "Must be positive.");
+        }
+        if (MaxPooledConnections < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPooledConnections), MaxPooledConnections, "Must be at least 1.");
+        }
+        if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PoolIdleTimeout), "Timeouts must be positive.");
+        }
+    }
+}
