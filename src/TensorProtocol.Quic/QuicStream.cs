@@ -52,6 +52,13 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// <summary>Whether this side may write.</summary>
     public bool CanWrite { get; }
 
+    /// <summary>
+    /// True once the peer's FIN has arrived and every byte before it was read: the next read would return 0. Lets a
+    /// reader that just finished an exact-length read confirm the end without another round through the loop
+    /// (false only means "not known yet"; read to find out).
+    /// </summary>
+    public bool ReadsCompleted => Volatile.Read(ref _finReceived) && (_bufferedStore?.Length ?? 0) == 0 && Volatile.Read(ref _readInProgress) == 0;
+
     /// <summary>The connection the stream belongs to.</summary>
     public QuicConnection Connection => _connection;
 

@@ -44,7 +44,7 @@ public sealed partial class TensorNode
                 // Header and payload go out back to back; the payload is pinned, not copied.
                 Task headerWrite = stream.WriteAsync(header, completeWrites: false, ct).AsTask();
                 Task payloadWrite = stream.WriteAsync(tensor.Payload, completeWrites: true, ct).AsTask();
-                var (response, error) = await FrameIO.ReadResponseAsync(stream, 0, ct).ConfigureAwait(false);
+                var (response, error) = await FrameIO.ReadResponseAsync(new FrameReader(stream), 0, ct).ConfigureAwait(false);
                 if (response is null)
                 {
                     await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
@@ -56,7 +56,9 @@ public sealed partial class TensorNode
                     await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
                     throw Refusal(ticket.NodeId, "push", name, response);
                 }
-                await Task.WhenAll(headerWrite, payloadWrite).ConfigureAwait(false);
+                // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the payload
+                // stays pinned until they come; a retransmission of it could only be a duplicate the peer drops).
+                _ = Observe(headerWrite, payloadWrite);
             }
             return true;
         }, cancellationToken).ConfigureAwait(false);
@@ -92,7 +94,8 @@ public sealed partial class TensorNode
             await using (stream.ConfigureAwait(false))
             {
                 await stream.WriteAsync(header, completeWrites: true, ct).ConfigureAwait(false);
-                var (response, error) = await FrameIO.ReadResponseAsync(stream, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+                var reader = new FrameReader(stream);
+                var (response, error) = await FrameIO.ReadResponseAsync(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
                 if (response is null)
                 {
                     TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
@@ -104,8 +107,7 @@ public sealed partial class TensorNode
                 }
                 // Checked against MaxTensorBytes by the decoder before this single allocation.
                 byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)response.Tensor.ByteLength));
-                if (!await FrameIO.TryReadExactlyAsync(stream, payload, ct).ConfigureAwait(false) ||
-                    await stream.ReadAsync(new byte[1], ct).ConfigureAwait(false) != 0)
+                if (!await reader.ReadPayloadAsync(payload, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
                 {
                     throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
                 }

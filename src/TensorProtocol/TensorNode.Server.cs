@@ -54,7 +54,8 @@ public sealed partial class TensorNode
         {
             try
             {
-                var (request, error) = await FrameIO.ReadRequestAsync(stream, _options.MaxTensorBytes, cancellationToken).ConfigureAwait(false);
+                var reader = new FrameReader(stream);
+                var (request, error) = await FrameIO.ReadRequestAsync(reader, _options.MaxTensorBytes, cancellationToken).ConfigureAwait(false);
                 if (request is null)
                 {
                     await RefuseAsync(stream, peer, "request", "?", error.Status, error.Message).ConfigureAwait(false);
@@ -62,7 +63,7 @@ public sealed partial class TensorNode
                 }
                 if (request.Operation == Operation.Push)
                 {
-                    await ServePushAsync(stream, peer, request, cancellationToken).ConfigureAwait(false);
+                    await ServePushAsync(stream, reader, peer, request, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -76,7 +77,7 @@ public sealed partial class TensorNode
         }
     }
 
-    private async Task ServePushAsync(QuicStream stream, NodeId peer, RequestHeader request, CancellationToken cancellationToken)
+    private async Task ServePushAsync(QuicStream stream, FrameReader reader, NodeId peer, RequestHeader request, CancellationToken cancellationToken)
     {
         TensorMetadata metadata = request.Tensor!;
         if (_options.AllowedSenders is { } allowed && !allowed.Contains(peer))
@@ -98,12 +99,12 @@ public sealed partial class TensorNode
         {
             // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
             byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)length));
-            if (!await FrameIO.TryReadExactlyAsync(stream, payload, cancellationToken).ConfigureAwait(false))
+            if (!await reader.ReadPayloadAsync(payload, cancellationToken).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
                 return;
             }
-            if (await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) != 0)
+            if (!await reader.AtEndAsync(cancellationToken).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
                 return;

@@ -3,58 +3,28 @@ using TensorProtocol.Wire;
 
 namespace TensorProtocol.Node;
 
-/// <summary>Reads and writes length-prefixed headers on a QUIC stream, checking every limit before allocating.</summary>
+/// <summary>Decodes and encodes the length-prefixed headers of an operation's stream.</summary>
 internal static class FrameIO
 {
     /// <summary>Reads one request frame; a broken one yields the protocol error instead.</summary>
-    internal static async ValueTask<(RequestHeader? Request, ProtocolError Error)> ReadRequestAsync(QuicStream stream, long maxPayload, CancellationToken cancellationToken)
+    internal static async ValueTask<(RequestHeader? Request, ProtocolError Error)> ReadRequestAsync(FrameReader reader, long maxPayload, CancellationToken cancellationToken)
     {
-        byte[]? header = await ReadHeaderBytesAsync(stream, cancellationToken).ConfigureAwait(false);
+        byte[]? header = await reader.ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
         if (header is null)
         {
-            return (null, new ProtocolError(ProtocolErrorCode.Truncated, "The stream ended before a complete request header."));
+            return (null, new ProtocolError(ProtocolErrorCode.Truncated, "The stream ended before a complete request header, or its length is out of range."));
         }
         return RequestHeader.TryDecode(header, maxPayload, out RequestHeader? request, out ProtocolError error) ? (request, ProtocolError.None) : (null, error);
     }
 
-    internal static async ValueTask<(ResponseHeader? Response, ProtocolError Error)> ReadResponseAsync(QuicStream stream, long maxPayload, CancellationToken cancellationToken)
+    internal static async ValueTask<(ResponseHeader? Response, ProtocolError Error)> ReadResponseAsync(FrameReader reader, long maxPayload, CancellationToken cancellationToken)
     {
-        byte[]? header = await ReadHeaderBytesAsync(stream, cancellationToken).ConfigureAwait(false);
+        byte[]? header = await reader.ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
         if (header is null)
         {
-            return (null, new ProtocolError(ProtocolErrorCode.Truncated, "The stream ended before a complete response header."));
+            return (null, new ProtocolError(ProtocolErrorCode.Truncated, "The stream ended before a complete response header, or its length is out of range."));
         }
         return ResponseHeader.TryDecode(header, maxPayload, out ResponseHeader? response, out ProtocolError error) ? (response, ProtocolError.None) : (null, error);
-    }
-
-    /// <summary>The header bytes, or null on a truncated stream or a bad length prefix.</summary>
-    private static async ValueTask<byte[]?> ReadHeaderBytesAsync(QuicStream stream, CancellationToken cancellationToken)
-    {
-        byte[] prefix = new byte[WireFormat.LengthPrefixSize];
-        if (!await TryReadExactlyAsync(stream, prefix, cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-        if (!Frame.TryReadHeaderLength(prefix, out int length, out _))
-        {
-            return null;
-        }
-        // Bounded by Frame (64 KiB) before this allocation.
-        byte[] header = new byte[length];
-        return await TryReadExactlyAsync(stream, header, cancellationToken).ConfigureAwait(false) ? header : null;
-    }
-
-    internal static async ValueTask<bool> TryReadExactlyAsync(QuicStream stream, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (EndOfStreamException)
-        {
-            return false;
-        }
     }
 
     internal static byte[] Encode(RequestHeader header)
