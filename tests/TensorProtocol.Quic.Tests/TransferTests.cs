@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 
 namespace TensorProtocol.Quic.Tests;
 
+[Collection(SerialCollection.Name)]
 public sealed class TransferTests : QuicTestBase
 {
     [Fact]
