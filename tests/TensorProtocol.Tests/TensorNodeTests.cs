@@ -145,6 +145,7 @@ public sealed class TensorNodeTests : NodeTestBase
         TensorNode receiver = await StartNodeAsync();
         await using TensorNode sender = await StartNodeAsync();
         var names = new List<string>();
+        var allFive = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task consume = Task.Run(async () =>
         {
             await foreach (ReceivedTensor t in receiver.ReceiveAllAsync(Timeout()))
@@ -152,7 +153,7 @@ public sealed class TensorNodeTests : NodeTestBase
                 names.Add(t.Name);
                 if (names.Count == 5)
                 {
-                    await receiver.ShutdownAsync(); // the enumeration then ends on its own
+                    allFive.SetResult();
                 }
             }
         });
@@ -160,6 +161,8 @@ public sealed class TensorNodeTests : NodeTestBase
         {
             await sender.SendAsync(receiver.Ticket, $"n{i}", Floats(4, i), Timeout());
         }
+        await allFive.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await receiver.ShutdownAsync(); // the enumeration then ends on its own
         await consume.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(["n0", "n1", "n2", "n3", "n4"], names);
     }
