@@ -55,7 +55,11 @@ public sealed partial class TensorNode
             try
             {
                 var reader = new FrameReader(stream);
-                var (request, error) = await FrameIO.ReadRequestAsync(reader, _options.MaxTensorBytes, cancellationToken).ConfigureAwait(false);
+                // A peer that opens streams and never finishes its header must not hold them (and the memory the
+                // reservation below would take) forever: keep-alives keep its connection from idling out.
+                using var headerDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                headerDeadline.CancelAfter(_options.RequestTimeout);
+                var (request, error) = await FrameIO.ReadRequestAsync(reader, _options.MaxTensorBytes, headerDeadline.Token).ConfigureAwait(false);
                 if (request is null)
                 {
                     await RefuseAsync(stream, peer, "request", "?", error.Status, error.Message).ConfigureAwait(false);
@@ -69,6 +73,12 @@ public sealed partial class TensorNode
                 {
                     await ServePullAsync(stream, peer, request).ConfigureAwait(false);
                 }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A deadline (header or stalled payload) passed: end this stream only.
+                stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
+                Log.StreamFailed(_logger, peer, "the request did not arrive in time");
             }
             catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
             {
@@ -99,12 +109,15 @@ public sealed partial class TensorNode
         {
             // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
             byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)length));
-            if (!await reader.ReadPayloadAsync(payload, cancellationToken).ConfigureAwait(false))
+            // The reservation holds budget: a sender that stalls (≈ below 1 MiB/s) loses it instead of keeping it.
+            using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            payloadDeadline.CancelAfter(_options.RequestTimeout + TimeSpan.FromSeconds(length / (double)(1 << 20)));
+            if (!await reader.ReadPayloadAsync(payload, payloadDeadline.Token).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
                 return;
             }
-            if (!await reader.AtEndAsync(cancellationToken).ConfigureAwait(false))
+            if (!await reader.AtEndAsync(payloadDeadline.Token).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
                 return;

@@ -58,6 +58,12 @@ public sealed record TensorNodeOptions
     /// <summary>Dialing a peer fails after this long.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a peer may take to send a request header; a pushed payload gets this plus one second per MiB. A stream
+    /// that misses its deadline is aborted, so a stalled or hostile peer cannot hold queue room or memory.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Nodes allowed to push to this node; null allows every authenticated node.</summary>
     public IReadOnlySet<NodeId>? AllowedSenders { get; init; }
 
@@ -91,7 +97,7 @@ public sealed record TensorNodeOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxPooledConnections), MaxPooledConnections, "Must be at least 1.");
         }
-        if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
+        if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(PoolIdleTimeout), "Timeouts must be positive.");
         }

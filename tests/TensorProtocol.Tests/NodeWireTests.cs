@@ -89,6 +89,24 @@ public sealed class NodeWireTests : NodeTestBase
     }
 
     [Fact]
+    public async Task StalledHeader_IsAbortedAfterTheRequestTimeout()
+    {
+        await using TensorNode node = await StartNodeAsync(o => o with { RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        var (endpoint, connection) = await ConnectRawAsync(node);
+        await using (endpoint)
+        {
+            QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            await stream.WriteAsync(new byte[] { 0x2c, 0x00 }, Timeout()); // half a length prefix, then silence
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<QuicException>(async () => await stream.ReadAsync(new byte[16], Timeout()));
+            Assert.Equal(QuicErrorKind.StreamAborted, e.Kind);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10));
+            // The connection and the node carry on.
+            Assert.Equal(ResponseStatus.Ok, await ExchangeAsync(connection, [.. Hex.Parse(WireGoldenTests.PushFrame), .. new byte[24]]));
+        }
+    }
+
+    [Fact]
     public async Task UnknownOperation_IsRefusedWithBadRequest()
     {
         await using TensorNode node = await StartNodeAsync();
