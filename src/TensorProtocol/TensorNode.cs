@@ -79,7 +79,9 @@ public sealed partial class TensorNode : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
+                // QuicException is an IOException too: an address already in use lands here.
                 _identity?.Dispose();
+                _identity = null;
                 throw new TensorProtocolException(TensorErrorKind.Io, $"The node could not start: {e.Message}", e);
             }
             _metrics = new NodeMetrics(() => _pool?.Count ?? 0);

@@ -168,6 +168,15 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Start_OnAPortInUse_FailsWithIo()
+    {
+        await using TensorNode first = await StartNodeAsync();
+        var second = new TensorNode(Options(o => o with { LocalEndPoint = first.LocalEndPoint }));
+        var e = Assert.Throws<TensorProtocolException>(second.Start);
+        Assert.Equal(TensorErrorKind.Io, e.Kind);
+    }
+
+    [Fact]
     public async Task NotStartedNode_HasNoTicket_AndStartIsIdempotent()
     {
         await using var node = new TensorNode(Options());
