@@ -1,14 +1,13 @@
 using System.Globalization;
 using TensorProtocol.Bench.Client;
-using TensorProtocol.Bench.Server;
-using TensorProtocol.Bench.Transports;
+using TensorProtocol.Bench.Targets;
 
 namespace TensorProtocol.Bench;
 
 /// <summary>
-/// Loopback benchmark of the registered transports, in three kinds of process, all this executable: the driver
-/// (no mode) runs a <c>client</c> child per transport, and each client runs the <c>server</c> child it measures
-/// against.
+/// Loopback benchmark of the registered transports and of the tensor node's push and pull, in three kinds of
+/// process, all this executable: the driver (no mode) runs a <c>client</c> child per target, and each client runs
+/// the <c>server</c> child it measures against.
 /// </summary>
 internal static class Program
 {
@@ -20,11 +19,11 @@ internal static class Program
 
           --quick           smaller runs (256 MiB bulk, fewer round trips and connects)
           --json FILE       also write the results to FILE as JSON
-          --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", TransportRegistry.All.Select(t => t.Name))}
+          --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", TargetRegistry.All.Select(t => t.Name))}
 
         internal modes, started by the benchmark itself:
           TensorProtocol.Bench client --transport NAME [--quick]
-          TensorProtocol.Bench server --transport NAME [--port N]
+          TensorProtocol.Bench server --transport NAME [--port N] [--quick]
         """;
 
     public static async Task<int> Main(string[] args)
@@ -49,7 +48,7 @@ internal static class Program
     {
         bool quick = false;
         string? jsonPath = null;
-        var transports = new List<IBenchTransport>();
+        var targets = new List<IBenchTarget>();
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -61,10 +60,10 @@ internal static class Program
                     jsonPath = ValueOf(args, ref i);
                     break;
                 case "--transport":
-                    IBenchTransport transport = FindTransport(ValueOf(args, ref i));
-                    if (!transports.Contains(transport))
+                    IBenchTarget target = FindTarget(ValueOf(args, ref i));
+                    if (!targets.Contains(target))
                     {
-                        transports.Add(transport);
+                        targets.Add(target);
                     }
                     break;
                 case "-h" or "--help":
@@ -74,19 +73,19 @@ internal static class Program
                     throw new UsageException($"unknown argument '{args[i]}'");
             }
         }
-        return await Driver.RunAsync(transports.Count > 0 ? transports : TransportRegistry.All, quick, jsonPath);
+        return await Driver.RunAsync(targets.Count > 0 ? targets : TargetRegistry.All, quick, jsonPath);
     }
 
     private static async Task<int> RunClientAsync(string[] args)
     {
-        IBenchTransport? transport = null;
+        IBenchTarget? target = null;
         bool quick = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--transport":
-                    transport = FindTransport(ValueOf(args, ref i));
+                    target = FindTarget(ValueOf(args, ref i));
                     break;
                 case "--quick":
                     quick = true;
@@ -96,20 +95,21 @@ internal static class Program
             }
         }
         return await ClientMode.RunAsync(
-            transport ?? throw new UsageException("client needs --transport"),
+            target ?? throw new UsageException("client needs --transport"),
             quick ? RunSettings.Quick : RunSettings.Full);
     }
 
     private static async Task<int> RunServerAsync(string[] args)
     {
-        IBenchTransport? transport = null;
+        IBenchTarget? target = null;
         int port = 0;
+        bool quick = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--transport":
-                    transport = FindTransport(ValueOf(args, ref i));
+                    target = FindTarget(ValueOf(args, ref i));
                     break;
                 case "--port":
                     string value = ValueOf(args, ref i);
@@ -118,18 +118,22 @@ internal static class Program
                         throw new UsageException($"bad port '{value}'");
                     }
                     break;
+                case "--quick":
+                    quick = true;
+                    break;
                 default:
                     throw new UsageException($"unknown server argument '{args[i]}'");
             }
         }
-        return await ServerMode.RunAsync(transport ?? throw new UsageException("server needs --transport"), port);
+        return await (target ?? throw new UsageException("server needs --transport"))
+            .RunServerAsync(port, quick ? RunSettings.Quick : RunSettings.Full);
     }
 
     private static string ValueOf(string[] args, ref int i) =>
         ++i < args.Length ? args[i] : throw new UsageException($"{args[i - 1]} needs a value");
 
-    private static IBenchTransport FindTransport(string name) =>
-        TransportRegistry.Find(name) ?? throw new UsageException($"unknown transport '{name}'");
+    private static IBenchTarget FindTarget(string name) =>
+        TargetRegistry.Find(name) ?? throw new UsageException($"unknown transport '{name}'");
 
     private sealed class UsageException(string message) : Exception(message);
 }

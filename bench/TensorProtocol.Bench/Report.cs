@@ -26,7 +26,13 @@ internal static class Report
             output.WriteLine(string.Create(Invariant, $"peak RSS {r.Transport}: server (receiver) {r.ServerPeakRssMib:0.0} MiB, client {r.ClientPeakRssMib:0.0} MiB"));
         }
 
-        TransportResult? baseline = results.FirstOrDefault(r => r.Transport == Baseline);
+        PrintBaselineRatios(results, output);
+        PrintTensorTargets(results, output);
+    }
+
+    private static void PrintBaselineRatios(IReadOnlyList<TransportResult> results, TextWriter output)
+    {
+        TransportResult? baseline = Find(results, Baseline);
         List<TransportResult> others = results.Where(r => r.Transport != Baseline).ToList();
         if (baseline is null || others.Count == 0)
         {
@@ -44,6 +50,34 @@ internal static class Report
                 $"peak RSS {r.PeakRssMib / baseline.PeakRssMib:0.00}x"));
         }
     }
+
+    /// <summary>The tensor node's targets (issue 3), each printed when the rows it needs ran in this invocation.</summary>
+    private static void PrintTensorTargets(IReadOnlyList<TransportResult> results, TextWriter output)
+    {
+        if (Find(results, "tensorp-push") is not { } push)
+        {
+            return;
+        }
+        if (Find(results, "tcp") is { } tcp)
+        {
+            double ratio = push.RttP50Microseconds / tcp.RttP50Microseconds;
+            output.WriteLine(string.Create(Invariant,
+                $"target tensorp-push 4 KiB p50 / tcp rtt p50: {ratio:0.00}x (target <= 2.5x: {Verdict(ratio <= 2.5)})"));
+        }
+        output.WriteLine(string.Create(Invariant,
+            $"target tensorp-push cold first send: {push.ColdMilliseconds:0.000} ms (target <= 3 ms: {Verdict(push.ColdMilliseconds <= 3)})"));
+        if (Find(results, "quic") is { } quic)
+        {
+            double ratio = push.MibPerSecond / quic.MibPerSecond;
+            output.WriteLine(string.Create(Invariant,
+                $"target tensorp-push MiB/s / quic MiB/s: {ratio:0.00}x (target >= 0.9x: {Verdict(ratio >= 0.9)})"));
+        }
+    }
+
+    private static string Verdict(bool met) => met ? "met" : "NOT met";
+
+    private static TransportResult? Find(IReadOnlyList<TransportResult> results, string transport) =>
+        results.FirstOrDefault(r => r.Transport == transport);
 
     /// <summary>Writes <c>{"results": [{"transport": ..., "mib_s": ..., ...}, ...]}</c>.</summary>
     public static void WriteJson(IReadOnlyList<TransportResult> results, string path)

@@ -31,4 +31,7 @@ internal sealed record RunSettings(
         ColdWarmup: 2,
         ColdIterations: 20,
         TransportDeadline: TimeSpan.FromSeconds(60));
+
+    /// <summary>Whether these are the <see cref="Quick"/> settings (children are told with <c>--quick</c>).</summary>
+    public bool IsQuick => this == Quick;
 }

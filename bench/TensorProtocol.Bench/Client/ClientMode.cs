@@ -1,5 +1,5 @@
 using System.Text.Json;
-using TensorProtocol.Bench.Transports;
+using TensorProtocol.Bench.Targets;
 
 namespace TensorProtocol.Bench.Client;
 
@@ -12,16 +12,16 @@ internal static class ClientMode
 {
     public const string ResultPrefix = "result: ";
 
-    public static async Task<int> RunAsync(IBenchTransport transport, RunSettings settings)
+    public static async Task<int> RunAsync(IBenchTarget target, RunSettings settings)
     {
-        string label = $"[{transport.Name} client]";
+        string label = $"[{target.Name} client]";
         // Not disposed: the parent channel may cancel it at any time until this process exits.
         var cancel = new CancellationTokenSource(settings.TransportDeadline);
         _ = ParentChannel.ListenAsync(line => Console.Error.WriteLine($"{label} unknown request '{line}'"))
             .ContinueWith(_ => cancel.Cancel(), TaskScheduler.Default);
         try
         {
-            TransportResult result = await TransportRun.RunAsync(transport, settings, label, cancel.Token);
+            TransportResult result = await target.MeasureAsync(settings, label, cancel.Token);
             Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result));
             return 0;
         }

@@ -18,15 +18,16 @@ internal sealed class ServerProcess : IAsyncDisposable
         EndpointInfo = endpointInfo;
     }
 
-    /// <summary>What the server announced after <c>listening: </c>, for <c>IBenchTransport.ConnectAsync</c>.</summary>
+    /// <summary>What the server announced after <c>listening: </c>, for <c>IBenchTransport.ConnectAsync</c> (or a node ticket).</summary>
     public string EndpointInfo { get; }
 
     public long PeakRssBytes => ProcessStats.PeakRssBytes(_child.Id);
 
-    public static async Task<ServerProcess> StartAsync(string transportName, CancellationToken cancellationToken)
+    /// <summary>Starts <c>server --transport NAME --port 0</c> (plus <c>--quick</c> for quick runs) and waits for its <c>listening:</c> line.</summary>
+    public static async Task<ServerProcess> StartAsync(string transportName, RunSettings settings, CancellationToken cancellationToken)
     {
-        ChildProcess child = ChildProcess.StartSelf(
-            $"[{transportName} server]", ["server", "--transport", transportName, "--port", "0"]);
+        string[] args = ["server", "--transport", transportName, "--port", "0", .. settings.IsQuick ? ["--quick"] : Array.Empty<string>()];
+        ChildProcess child = ChildProcess.StartSelf($"[{transportName} server]", args);
         try
         {
             string endpointInfo = await child.ReadLineAsync(ServerMode.ListeningPrefix, StartupTimeout, cancellationToken);

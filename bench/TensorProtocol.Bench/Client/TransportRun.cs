@@ -11,7 +11,7 @@ internal static class TransportRun
     public static async Task<TransportResult> RunAsync(
         IBenchTransport transport, RunSettings settings, string label, CancellationToken cancellationToken)
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(transport.Name, cancellationToken);
+        await using ServerProcess server = await ServerProcess.StartAsync(transport.Name, settings, cancellationToken);
         Progress(label, $"server at {server.EndpointInfo}");
 
         Progress(label, $"bulk {settings.BulkBytes / Mib:0} MiB");

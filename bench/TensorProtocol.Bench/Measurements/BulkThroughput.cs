@@ -14,7 +14,14 @@ internal static class BulkThroughput
     private const double Mib = 1 << 20;
     private const double Gib = 1 << 30;
 
-    public readonly record struct Result(double MibPerSecond, double CpuSecondsPerGib);
+    public readonly record struct Result(double MibPerSecond, double CpuSecondsPerGib)
+    {
+        public static Result Of(long bytes, Sample sample) =>
+            new(bytes / Mib / sample.Elapsed.TotalSeconds, (sample.ClientCpu + sample.ServerCpu).TotalSeconds / (bytes / Gib));
+    }
+
+    /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
+    public readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu);
 
     public static async Task<Result> MeasureAsync(
         IBenchTransport transport, ServerProcess server, long bytes, long warmupBytes, CancellationToken cancellationToken)
@@ -27,12 +34,29 @@ internal static class BulkThroughput
         // A short transfer first, so JIT tiering and socket buffer growth are not billed to the measured one.
         await TransferAsync(transport, server, chunk, warmupBytes, cancellationToken);
         Sample sample = await TransferAsync(transport, server, chunk, bytes, cancellationToken);
-
-        double cpuSeconds = (sample.ClientCpu + sample.ServerCpu).TotalSeconds;
-        return new Result(bytes / Mib / sample.Elapsed.TotalSeconds, cpuSeconds / (bytes / Gib));
+        return Result.Of(bytes, sample);
     }
 
-    private readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu);
+    /// <summary>
+    /// Times <paramref name="transfer"/>, which must complete only once the server has everything, and measures the
+    /// CPU both processes spend meanwhile. Set up the connection before: handshakes are the cold-connect
+    /// measurement's business.
+    /// </summary>
+    public static async Task<Sample> TimeAsync(
+        ServerProcess server, Func<CancellationToken, Task> transfer, CancellationToken cancellationToken)
+    {
+        // The server is asked first and last, so the client's side of those requests falls outside its own window.
+        TimeSpan serverCpu0 = await server.ReadCpuTimeAsync(cancellationToken);
+        TimeSpan clientCpu0 = Environment.CpuUsage.TotalTime;
+        long start = Stopwatch.GetTimestamp();
+
+        await transfer(cancellationToken);
+
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+        TimeSpan clientCpu = Environment.CpuUsage.TotalTime - clientCpu0;
+        TimeSpan serverCpu = await server.ReadCpuTimeAsync(cancellationToken) - serverCpu0;
+        return new Sample(elapsed, clientCpu, serverCpu);
+    }
 
     private static async Task<Sample> TransferAsync(
         IBenchTransport transport, ServerProcess server, byte[] chunk, long bytes, CancellationToken cancellationToken)
@@ -42,32 +66,25 @@ internal static class BulkThroughput
         byte[] header = Protocol.Header(Protocol.Bulk, bytes);
         var ack = new byte[Protocol.AckSize];
 
-        // The window starts after the connection is up: handshakes are the cold-connect measurement's business.
-        // The server is asked first and last, so the client's side of those requests falls outside its own window.
-        TimeSpan serverCpu0 = await server.ReadCpuTimeAsync(cancellationToken);
-        TimeSpan clientCpu0 = Environment.CpuUsage.TotalTime;
-        long start = Stopwatch.GetTimestamp();
-
-        await stream.WriteAsync(header, cancellationToken);
-        for (long remaining = bytes; remaining > 0;)
+        Sample sample = await TimeAsync(server, async ct =>
         {
-            int n = (int)Math.Min(chunk.Length, remaining);
-            await stream.WriteAsync(chunk.AsMemory(0, n), cancellationToken);
-            remaining -= n;
-        }
-        await stream.FlushAsync(cancellationToken);
-        // The server acks only after reading every byte, so this is end-to-end time, not time to fill buffers.
-        await stream.ReadExactlyAsync(ack, cancellationToken);
-
-        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-        TimeSpan clientCpu = Environment.CpuUsage.TotalTime - clientCpu0;
-        TimeSpan serverCpu = await server.ReadCpuTimeAsync(cancellationToken) - serverCpu0;
+            await stream.WriteAsync(header, ct);
+            for (long remaining = bytes; remaining > 0;)
+            {
+                int n = (int)Math.Min(chunk.Length, remaining);
+                await stream.WriteAsync(chunk.AsMemory(0, n), ct);
+                remaining -= n;
+            }
+            await stream.FlushAsync(ct);
+            // The server acks only after reading every byte, so this is end-to-end time, not time to fill buffers.
+            await stream.ReadExactlyAsync(ack, ct);
+        }, cancellationToken);
 
         long acked = BinaryPrimitives.ReadInt64LittleEndian(ack);
         if (acked != bytes)
         {
             throw new InvalidDataException($"The server acknowledged {acked} bytes, not {bytes}.");
         }
-        return new Sample(elapsed, clientCpu, serverCpu);
+        return sample;
     }
 }

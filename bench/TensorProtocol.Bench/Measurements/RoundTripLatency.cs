@@ -4,8 +4,8 @@ using TensorProtocol.Bench.Transports;
 namespace TensorProtocol.Bench.Measurements;
 
 /// <summary>
-/// Request/response latency on an established stream: the client sends a 4 KiB request, the server echoes it, and
-/// the client waits for all of it before sending the next.
+/// Request/response latency on an established connection. For a stream transport: the client sends a 4 KiB
+/// request, the server echoes it, and the client waits for all of it before sending the next.
 /// </summary>
 internal static class RoundTripLatency
 {
@@ -21,25 +21,39 @@ internal static class RoundTripLatency
         byte[] request = GC.AllocateUninitializedArray<byte>(Protocol.EchoMessageSize, pinned: true);
         byte[] response = GC.AllocateUninitializedArray<byte>(Protocol.EchoMessageSize, pinned: true);
         Random.Shared.NextBytes(request);
-        var ticks = new long[iterations];
 
+        Result result = await MeasureAsync(async ct =>
+        {
+            await stream.WriteAsync(request, ct);
+            await stream.FlushAsync(ct);
+            await stream.ReadExactlyAsync(response, ct);
+        }, warmup, iterations, cancellationToken);
+
+        if (!request.AsSpan().SequenceEqual(response))
+        {
+            throw new InvalidDataException("The echo differs from the request.");
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="roundTrip"/> <paramref name="warmup"/> times unrecorded, then
+    /// <paramref name="iterations"/> times recorded, one after the other; p50 and p99 of the recorded ones.
+    /// </summary>
+    public static async Task<Result> MeasureAsync(
+        Func<CancellationToken, Task> roundTrip, int warmup, int iterations, CancellationToken cancellationToken)
+    {
+        var ticks = new long[iterations];
         // Negative indexes are the warm-up round trips: same work, not recorded.
         for (int i = -warmup; i < iterations; i++)
         {
             long start = Stopwatch.GetTimestamp();
-            await stream.WriteAsync(request, cancellationToken);
-            await stream.FlushAsync(cancellationToken);
-            await stream.ReadExactlyAsync(response, cancellationToken);
+            await roundTrip(cancellationToken);
             long elapsed = Stopwatch.GetTimestamp() - start;
             if (i >= 0)
             {
                 ticks[i] = elapsed;
             }
-        }
-
-        if (!request.AsSpan().SequenceEqual(response))
-        {
-            throw new InvalidDataException("The echo differs from the request.");
         }
         return new Result(
             Statistics.Percentile(ticks, 0.50) * 1e6 / Stopwatch.Frequency,

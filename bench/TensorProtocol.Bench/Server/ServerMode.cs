@@ -23,7 +23,19 @@ internal static class ServerMode
         using var stop = new CancellationTokenSource();
         await using IBenchServer server = await transport.StartServerAsync(new IPEndPoint(IPAddress.Loopback, port), stop.Token);
         Task acceptLoop = AcceptLoopAsync(server, label, stop.Token);
-        Console.Out.WriteLine(ListeningPrefix + server.EndpointInfo);
+        int exitCode = await ServeParentAsync(label, server.EndpointInfo, acceptLoop, "accept loop");
+        await stop.CancelAsync();
+        return exitCode;
+    }
+
+    /// <summary>
+    /// The part every server child shares: announces <paramref name="endpointInfo"/>, then answers the parent's
+    /// <c>cpu</c> requests until its stdin ends (returns 0), or until <paramref name="serving"/> ends first, which
+    /// is a failure (returns 1).
+    /// </summary>
+    public static async Task<int> ServeParentAsync(string label, string endpointInfo, Task serving, string servingName)
+    {
+        Console.Out.WriteLine(ListeningPrefix + endpointInfo);
         Console.Out.Flush();
 
         Task parentDone = ParentChannel.ListenAsync(line =>
@@ -38,12 +50,11 @@ internal static class ServerMode
                 Console.Error.WriteLine($"{label} unknown request '{line}'");
             }
         });
-        if (await Task.WhenAny(parentDone, acceptLoop) == acceptLoop)
+        if (await Task.WhenAny(parentDone, serving) == serving)
         {
-            await Console.Error.WriteLineAsync($"{label} accept loop ended: {acceptLoop.Exception?.GetBaseException().Message ?? "without error"}");
+            await Console.Error.WriteLineAsync($"{label} {servingName} ended: {serving.Exception?.GetBaseException().Message ?? "without error"}");
             return 1;
         }
-        await stop.CancelAsync();
         return 0;
     }
 

@@ -1,0 +1,104 @@
+using System.Net;
+using TensorProtocol.Bench.Client;
+using TensorProtocol.Bench.Measurements;
+
+namespace TensorProtocol.Bench.Tensors;
+
+/// <summary>
+/// All measurements of a tensor target, by a client node against a server process of its own, through the same
+/// measurement loops and process statistics as the stream transports:
+/// <list type="bullet">
+/// <item>MiB/s and CPU: one bulk tensor pushed (timed until <see cref="TensorNode.SendAsync(NodeTicket, string, TensorData, CancellationToken)"/>
+/// completes, i.e. the tensor is in the server's queue) or pulled, on the already pooled connection.</item>
+/// <item>rtt: a 4 KiB tensor pushed (acknowledged) or pulled over the pooled connection.</item>
+/// <item>cold: a freshly started client node (new identity, new socket, so a full handshake) pushes or pulls its
+/// first 4 KiB tensor; the node's start is timed too, like a stream transport's client endpoint.</item>
+/// </list>
+/// </summary>
+internal static class TensorRun
+{
+    private const double Mib = 1 << 20;
+
+    public static async Task<TransportResult> RunAsync(
+        string name, TensorOperation operation, RunSettings settings, string label, CancellationToken cancellationToken)
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(name, settings, cancellationToken);
+        NodeTicket ticket = NodeTicket.Parse(server.EndpointInfo);
+        Progress(label, $"server node {ticket.NodeId}");
+
+        BulkThroughput.Result bulk;
+        RoundTripLatency.Result rtt;
+        TensorData small = BenchTensors.Random(Protocol.EchoMessageSize);
+        await using (TensorNode node = await TensorNode.StartAsync(ClientOptions(), cancellationToken))
+        {
+            Progress(label, $"bulk {settings.BulkBytes / Mib:0} MiB");
+            bulk = await MeasureBulkAsync(node, ticket, operation, server, settings, cancellationToken);
+
+            Progress(label, $"4 KiB {(operation == TensorOperation.Push ? "pushes" : "pulls")} x{settings.RttIterations}");
+            rtt = await RoundTripLatency.MeasureAsync(
+                ct => TransferAsync(node, ticket, operation, BenchTensors.Small, small, ct),
+                settings.RttWarmup, settings.RttIterations, cancellationToken);
+        }
+
+        Progress(label, $"cold nodes x{settings.ColdIterations}");
+        double coldMs = await ColdConnect.MeasureMedianMillisecondsAsync(
+            async ct =>
+            {
+                TensorNode fresh = await TensorNode.StartAsync(ClientOptions(), ct);
+                try
+                {
+                    await TransferAsync(fresh, ticket, operation, BenchTensors.Small, small, ct);
+                }
+                catch
+                {
+                    await fresh.DisposeAsync();
+                    throw;
+                }
+                return fresh;
+            },
+            settings.ColdWarmup, settings.ColdIterations, cancellationToken);
+
+        // Read while the server is still alive; VmHWM covers every phase above, in both processes.
+        return new TransportResult(
+            name, bulk.MibPerSecond, rtt.P50Microseconds, rtt.P99Microseconds, coldMs, bulk.CpuSecondsPerGib,
+            ClientPeakRssMib: ProcessStats.PeakRssBytes(Environment.ProcessId) / Mib,
+            ServerPeakRssMib: server.PeakRssBytes / Mib);
+    }
+
+    private static TensorNodeOptions ClientOptions() => new() { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
+
+    private static async Task<BulkThroughput.Result> MeasureBulkAsync(
+        TensorNode node, NodeTicket ticket, TensorOperation operation, ServerProcess server, RunSettings settings,
+        CancellationToken cancellationToken)
+    {
+        // For a push the client holds the tensors; for a pull the server registered them.
+        TensorData? warmup = operation == TensorOperation.Push ? BenchTensors.Random(settings.BulkWarmupBytes) : null;
+        TensorData? bulk = operation == TensorOperation.Push ? BenchTensors.Random(settings.BulkBytes) : null;
+
+        // The warm-up transfer also dials the pooled connection: the handshake is the cold measurement's business.
+        await TransferAsync(node, ticket, operation, BenchTensors.Warmup, warmup, cancellationToken);
+        BulkThroughput.Sample sample = await BulkThroughput.TimeAsync(
+            server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk, bulk, ct), cancellationToken);
+        return BulkThroughput.Result.Of(settings.BulkBytes, sample);
+    }
+
+    /// <summary>Pushes <paramref name="tensor"/> as <paramref name="name"/>, or pulls the server's <paramref name="name"/> (then <paramref name="tensor"/> is unused).</summary>
+    private static async Task TransferAsync(
+        TensorNode node, NodeTicket ticket, TensorOperation operation, string name, TensorData? tensor, CancellationToken cancellationToken)
+    {
+        if (operation == TensorOperation.Push)
+        {
+            await node.SendAsync(ticket, name, tensor!, cancellationToken);
+        }
+        else
+        {
+            TensorData pulled = await node.RequestAsync(ticket, name, cancellationToken);
+            if (pulled.Payload.Length == 0)
+            {
+                throw new InvalidDataException($"Pulled an empty '{name}'.");
+            }
+        }
+    }
+
+    private static void Progress(string label, string message) => Console.Error.WriteLine($"{label} {message}");
+}

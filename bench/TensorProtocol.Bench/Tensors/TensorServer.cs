@@ -1,0 +1,56 @@
+using System.Net;
+using TensorProtocol.Bench.Server;
+
+namespace TensorProtocol.Bench.Tensors;
+
+/// <summary>
+/// The server child of a tensor target: a node on 127.0.0.1 that discards every tensor pushed to it as soon as it
+/// is queued and, for pulls, serves the registered <see cref="BenchTensors"/>. It announces its ticket as the
+/// endpoint info and otherwise behaves like every server child (<see cref="ServerMode.ServeParentAsync"/>).
+/// </summary>
+internal static class TensorServer
+{
+    /// <summary>Room above the largest tensor for its header and for smaller tensors still in the queue.</summary>
+    private const long Slack = 16L << 20;
+
+    public static async Task<int> RunAsync(string name, TensorOperation operation, RunSettings settings, int port)
+    {
+        string label = $"[{name} server]";
+        using var stop = new CancellationTokenSource();
+        await using TensorNode node = await TensorNode.StartAsync(new TensorNodeOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, port),
+            MaxTensorBytes = settings.BulkBytes + Slack,
+            // The warm-up tensor may not be drained yet when the measured one arrives.
+            ReceiveMemoryBudget = settings.BulkBytes + settings.BulkWarmupBytes + Slack,
+            ReceiveQueueCapacity = 1024,
+        });
+        if (operation == TensorOperation.Pull)
+        {
+            // Only the pull server holds the big tensors, so they do not inflate the push server's peak RSS.
+            node.Register(BenchTensors.Bulk, BenchTensors.Random(settings.BulkBytes));
+            node.Register(BenchTensors.Warmup, BenchTensors.Random(settings.BulkWarmupBytes));
+        }
+        node.Register(BenchTensors.Small, BenchTensors.Random(Protocol.EchoMessageSize));
+
+        Task drain = DrainAsync(node, stop.Token);
+        int exitCode = await ServerMode.ServeParentAsync(label, node.Ticket.ToString(), drain, "receive loop");
+        await stop.CancelAsync();
+        return exitCode;
+    }
+
+    private static async Task DrainAsync(TensorNode node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (ReceivedTensor _ in node.ReceiveAllAsync(cancellationToken))
+            {
+                // Discarded: taking it out of the queue releases its place and budget.
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+}
