@@ -168,6 +168,33 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Send_WhileThePeerIsStarting_EitherArrivesOrFailsWithConnection_ThenARetryArrives()
+    {
+        // The peer's identity and port are known before it runs (an identity file and a fixed port), as after a restart.
+        string keyFile = Path.Combine(Directory.CreateTempSubdirectory("tp-node-").FullName, "peer.key");
+        IPEndPoint address;
+        NodeId id;
+        await using (TensorNode probe = await StartNodeAsync(o => o with { IdentityPath = keyFile }))
+        {
+            address = probe.LocalEndPoint;
+            id = probe.NodeId;
+        }
+        var ticket = new NodeTicket(id, [address]);
+        await using TensorNode sender = await StartNodeAsync();
+
+        Task<TensorNode> starting = Task.Run(() => StartNodeAsync(o => o with { IdentityPath = keyFile, LocalEndPoint = address }));
+        Task send = sender.SendAsync(ticket, "early", Floats(4, 1), Timeout());
+        await using TensorNode peer = await starting;
+        Exception? failure = await Record.ExceptionAsync(() => send.WaitAsync(TimeSpan.FromSeconds(30)));
+        if (failure is not null)
+        {
+            Assert.Equal(TensorErrorKind.Connection, Assert.IsType<TensorProtocolException>(failure).Kind);
+            await sender.SendAsync(ticket, "early", Floats(4, 1), Timeout()); // the defined recovery: retry
+        }
+        Assert.Equal("early", (await peer.ReceiveAsync(Timeout())).Name);
+    }
+
+    [Fact]
     public async Task Start_OnAPortInUse_FailsWithIo()
     {
         await using TensorNode first = await StartNodeAsync();
