@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
+
+namespace TensorProtocol.Formats;
+
+/// <summary>
+/// A whole file mapped read-only into memory, with its base pointer acquired once. Payloads handed out by the
+/// readers are <see cref="MappedMemory"/> views of it, valid until <see cref="Dispose"/>.
+/// </summary>
+internal sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly SafeMemoryMappedViewHandle _handle;
+    private byte* _pointer;
+    private int _disposed;
+
+    private MappedFile(MemoryMappedFile file, MemoryMappedViewAccessor view, long length)
+    {
+        _file = file;
+        _view = view;
+        _handle = view.SafeMemoryMappedViewHandle;
+        Length = length;
+        byte* basePointer = null;
+        _handle.AcquirePointer(ref basePointer);
+        _pointer = basePointer + view.PointerOffset;
+    }
+
+    /// <summary>The length of the file in bytes.</summary>
+    public long Length { get; }
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Maps the whole file read-only.</summary>
+    /// <exception cref="TensorFileFormatException">The file is empty (an empty file cannot be mapped).</exception>
+    public static MappedFile Open(string path)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
+        MemoryMappedFile? file = null;
+        try
+        {
+            long length = stream.Length;
+            if (length == 0)
+            {
+                throw new TensorFileFormatException(path, null, "The file is empty.");
+            }
+            // A file that shrinks while mapped faults on access (SIGBUS), as with any memory-mapped reader; the
+            // share mode keeps writers out while the mapping exists.
+            file = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
+                HandleInheritability.None, leaveOpen: false);
+            MemoryMappedViewAccessor view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            try
+            {
+                return new MappedFile(file, view, length);
+            }
+            catch
+            {
+                view.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            if (file is null)
+            {
+                stream.Dispose();
+            }
+            else
+            {
+                file.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The bytes from <paramref name="offset"/>; the caller has checked the range.</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new ReadOnlySpan<byte>(_pointer + offset, length);
+    }
+
+    /// <summary>A zero-copy view of a range as memory; the caller has checked the range.</summary>
+    public ReadOnlyMemory<byte> Memory(long offset, int length) =>
+        length == 0 ? ReadOnlyMemory<byte>.Empty : new MappedMemory(this, offset, length).Memory;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _pointer = null;
+        // Pins taken through MappedMemory hold references on the view handle, so the pages stay mapped until the
+        // last of them is released; unpinned spans must not be used after this point.
+        _handle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+
+    private void AddRef()
+    {
+        bool added = false;
+        _handle.DangerousAddRef(ref added);
+    }
+
+    private void Release() => _handle.DangerousRelease();
+
+    /// <summary>A range of the mapping as <see cref="Memory{T}"/>; never backed by an array.</summary>
+    private sealed class MappedMemory(MappedFile file, long offset, int length) : MemoryManager<byte>
+    {
+        // The mapping is read-only: TensorData exposes only ReadOnlyMemory, and writing through a span obtained
+        // with MemoryMarshal.AsMemory would fault.
+        public override Span<byte> GetSpan()
+        {
+            ObjectDisposedException.ThrowIf(file.IsDisposed, file);
+            return new Span<byte>(file._pointer + offset, length);
+        }
+
+        public override MemoryHandle Pin(int elementIndex = 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)length, nameof(elementIndex));
+            ObjectDisposedException.ThrowIf(file.IsDisposed, file);
+            // The reference keeps the view mapped while pinned, even if the reader is disposed meanwhile.
+            file.AddRef();
+            byte* pointer = file._pointer;
+            if (pointer is null)
+            {
+                file.Release();
+                throw new ObjectDisposedException(nameof(MappedFile));
+            }
+            return new MemoryHandle(pointer + offset + elementIndex, pinnable: this);
+        }
+
+        public override void Unpin() => file.Release();
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+}
