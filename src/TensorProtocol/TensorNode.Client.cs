@@ -106,7 +106,7 @@ public sealed partial class TensorNode
                     throw Refusal(ticket.NodeId, "pull", name, response);
                 }
                 // Checked against MaxTensorBytes by the decoder before this single allocation.
-                byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)response.Tensor.ByteLength));
+                byte[] payload = Internal.PayloadBuffer.Allocate(checked((int)response.Tensor.ByteLength));
                 if (!await reader.ReadPayloadAsync(payload, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
                 {
                     throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");

@@ -108,7 +108,7 @@ public sealed partial class TensorNode
         try
         {
             // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
-            byte[] payload = GC.AllocateUninitializedArray<byte>(checked((int)length));
+            byte[] payload = Internal.PayloadBuffer.Allocate(checked((int)length));
             // The reservation holds budget: a sender that stalls (≈ below 1 MiB/s) loses it instead of keeping it.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             payloadDeadline.CancelAfter(_options.RequestTimeout + TimeSpan.FromSeconds(length / (double)(1 << 20)));
