@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using TensorProtocol.Formats;
+
+namespace TensorProtocol.Cli.Commands;
+
+/// <summary><c>tensorp listen</c>: runs a node and writes every tensor pushed to it into a directory.</summary>
+internal static class ListenCommand
+{
+    public static Command Create(CommonOptions common)
+    {
+        Option<FileInfo> key = CommonOptions.KeyOption();
+        Option<int> port = CommonOptions.PortOption();
+        Option<string> bind = CommonOptions.BindOption();
+        Option<string[]> allow = CommonOptions.AllowOption("send to this node");
+        var outDir = new Option<DirectoryInfo>("--out", "-o")
+        {
+            Description = "The directory received tensors are written to (created if missing), one file per tensor. Default: the current directory.",
+            HelpName = "DIR",
+        };
+        var format = new Option<string>("--format")
+        {
+            Description = "The file format of received tensors.",
+            DefaultValueFactory = _ => "safetensors",
+        };
+        format.AcceptOnlyFromAmong("safetensors", "npy");
+        var command = new Command("listen",
+            "Run a node, print 'ticket: <TICKET>' for senders, and write every received tensor to a file (atomically: only complete files appear). Stop with Ctrl-C.")
+        {
+            key, port, bind, outDir, format, allow,
+        };
+        command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "listen", async loggers =>
+        {
+            string directory = Directory.CreateDirectory(parse.GetValue(outDir)?.FullName ?? Environment.CurrentDirectory).FullName;
+            bool npy = parse.GetValue(format) == "npy";
+            var options = new TensorNodeOptions
+            {
+                IdentityPath = Identity.Resolve(parse.GetValue(key)),
+                LocalEndPoint = new IPEndPoint(parse.GetValue(bind) is { } address ? IPAddress.Parse(address) : IPAddress.IPv6Any, parse.GetValue(port)),
+                AllowedSenders = CommonOptions.ParseAllowList(parse.GetValue(allow)),
+                QueueFullBehavior = QueueFullBehavior.Wait,
+                LoggerFactory = loggers,
+            };
+            TensorNode node = new(options);
+            await using (node.ConfigureAwait(false))
+            {
+                node.Start();
+                Output.Ticket(node.Ticket);
+                Output.Line($"node {node.NodeId} listening on {node.LocalEndPoint}, writing to {directory}");
+                var receiver = new Receiver(directory, npy);
+                try
+                {
+                    await foreach (ReceivedTensor received in node.ReceiveAllAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        receiver.Write(received);
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                }
+                // Tensors already received in full are written before exiting; nothing partial ever is.
+                while (node.TryReceive(out ReceivedTensor? received))
+                {
+                    receiver.Write(received);
+                }
+                await node.ShutdownAsync().ConfigureAwait(false);
+                Output.Line($"stopped after {receiver.Count} tensor{(receiver.Count == 1 ? "" : "s")} ({Output.Size(receiver.Bytes)})");
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private sealed class Receiver(string directory, bool npy)
+    {
+        private long _last = Stopwatch.GetTimestamp();
+
+        public int Count { get; private set; }
+
+        public long Bytes { get; private set; }
+
+        public void Write(ReceivedTensor received)
+        {
+            // Rate: the tensor's size over the time since the previous one arrived (or since listening began).
+            long now = Stopwatch.GetTimestamp();
+            TimeSpan interval = Stopwatch.GetElapsedTime(_last, now);
+            _last = now;
+            TensorData tensor = received.Data;
+            string path = Path.Combine(directory, FileNames.Sanitize(received.Name) + (npy ? ".npy" : ".safetensors"));
+            try
+            {
+                if (npy)
+                {
+                    NpyWriter.Write(path, tensor);
+                }
+                else
+                {
+                    SafetensorsWriter.Write(path, [new KeyValuePair<string, TensorData>(received.Name, tensor)]);
+                }
+            }
+#pragma warning disable CA1031 // One tensor that cannot be written must not stop the listener; say so and go on.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                (_, string message) = ErrorReporter.Classify(e, $"writing '{received.Name}' to {path}");
+                Console.Error.WriteLine($"tensorp: warning: {message.ReplaceLineEndings(" ")}");
+                return;
+            }
+            Count++;
+            Bytes += tensor.Metadata.ByteLength;
+            Output.Line(
+                $"received {received.Name} {tensor.DType.Name} {Output.Shape(tensor)} {Output.Size(tensor.Metadata.ByteLength)} from {received.Sender} ({Output.Rate(tensor.Metadata.ByteLength, interval)}) -> {Path.GetFileName(path)}");
+        }
+    }
+}

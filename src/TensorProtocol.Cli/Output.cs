@@ -1,0 +1,59 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace TensorProtocol.Cli;
+
+/// <summary>Human output on stdout: Spectre.Console widgets on a terminal, plain lines when stdout is redirected.</summary>
+internal static class Output
+{
+    /// <summary>Whether stdout is an interactive terminal (progress bars and tables are shown).</summary>
+    public static bool IsTerminal { get; } = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+    /// <summary>Writes a plain line and flushes it at once (scripts parse some of them, such as <c>ticket:</c>).</summary>
+    public static void Line(string text)
+    {
+        Console.Out.WriteLine(text);
+        Console.Out.Flush();
+    }
+
+    /// <summary>Prints the ticket on a line of its own, in the exact form scripts parse.</summary>
+    public static void Ticket(NodeTicket ticket) => Line($"ticket: {ticket}");
+
+    /// <summary>Prints a table of tensors on a terminal, one plain line per tensor otherwise.</summary>
+    public static void Tensors(string title, IEnumerable<(string Name, TensorData Tensor)> tensors)
+    {
+        if (IsTerminal)
+        {
+            var table = new Table().Title(title).AddColumns("name", "dtype", "shape", "size");
+            foreach ((string name, TensorData tensor) in tensors)
+            {
+                table.AddRow(Markup.Escape(name), tensor.DType.Name, Shape(tensor), Size(tensor.Metadata.ByteLength));
+            }
+            AnsiConsole.Write(table);
+            return;
+        }
+        foreach ((string name, TensorData tensor) in tensors)
+        {
+            Line($"{title}: {name} {tensor.DType.Name} {Shape(tensor)} {Size(tensor.Metadata.ByteLength)}");
+        }
+    }
+
+    public static string Shape(TensorData tensor) =>
+        "[" + string.Join(",", tensor.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    public static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
+        < 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.0} MiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB"),
+    };
+
+    public static string Rate(long bytes, TimeSpan elapsed) =>
+        elapsed <= TimeSpan.Zero ? "-" : Size((long)(bytes / elapsed.TotalSeconds)) + "/s";
+
+    public static string Duration(TimeSpan elapsed) =>
+        elapsed.TotalSeconds >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.00} s")
+            : string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalMilliseconds:0.0} ms");
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using TensorProtocol.Formats;
+
+namespace TensorProtocol.Cli;
+
+/// <summary>Tensors read from input files; owns the memory mappings, which must outlive every send.</summary>
+internal sealed class TensorSources : IDisposable
+{
+    private readonly List<IDisposable> _readers = [];
+
+    public List<(string Name, TensorData Tensor)> Tensors { get; } = [];
+
+    /// <summary>How a raw (headerless) file is interpreted.</summary>
+    public sealed record RawLayout(DType DType, long[] Shape);
+
+    /// <summary>
+    /// Opens every file: each tensor of a .safetensors file (or the <paramref name="select"/>ed ones), the array of a
+    /// .npy file (named after the file), or a raw file with <paramref name="raw"/>'s dtype and shape.
+    /// </summary>
+    public static TensorSources Open(IReadOnlyList<FileInfo> files, IReadOnlyList<string> select, RawLayout? raw)
+    {
+        var sources = new TensorSources();
+        try
+        {
+            var remaining = new HashSet<string>(select, StringComparer.Ordinal);
+            foreach (FileInfo file in files)
+            {
+                sources.Add(file, select, remaining, raw);
+            }
+            if (remaining.Count > 0)
+            {
+                throw CliException.File(
+                    $"no input file has a tensor named {string.Join(", ", remaining.Select(n => $"'{n}'"))}. Available: {string.Join(", ", sources.AllNames)}.");
+            }
+            return sources;
+        }
+        catch
+        {
+            sources.Dispose();
+            throw;
+        }
+    }
+
+    private List<string> AllNames { get; } = [];
+
+    private void Add(FileInfo file, IReadOnlyList<string> select, HashSet<string> remaining, RawLayout? raw)
+    {
+        if (!file.Exists)
+        {
+            throw CliException.File($"input file '{file.FullName}' does not exist. Check the path.");
+        }
+        string extension = file.Extension.ToLowerInvariant();
+        if (extension == ".safetensors")
+        {
+            SafetensorsReader reader = SafetensorsReader.Open(file.FullName);
+            _readers.Add(reader);
+            foreach ((string name, TensorData tensor) in reader.Tensors)
+            {
+                AllNames.Add(name);
+                if (select.Count == 0 || select.Contains(name))
+                {
+                    remaining.Remove(name);
+                    Tensors.Add((name, tensor));
+                }
+            }
+        }
+        else if (extension == ".npy" && raw is null)
+        {
+            NpyReader reader = NpyReader.Open(file.FullName);
+            _readers.Add(reader);
+            Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), reader.Tensor));
+        }
+        else if (raw is not null)
+        {
+            Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), ReadRaw(file, raw)));
+        }
+        else
+        {
+            throw CliException.Usage(
+                $"'{file.Name}' is neither .safetensors nor .npy; to send raw bytes pass --dtype and --shape (e.g. --dtype F32 --shape 2,3).");
+        }
+    }
+
+    private static TensorData ReadRaw(FileInfo file, RawLayout raw)
+    {
+        var metadata = new TensorMetadata(raw.DType, raw.Shape);
+        if (file.Length != metadata.ByteLength)
+        {
+            throw CliException.File(
+                $"raw file '{file.FullName}' has {file.Length} bytes, but {raw.DType} with shape [{string.Join(",", raw.Shape)}] needs {metadata.ByteLength}. Check --dtype and --shape.");
+        }
+        return new TensorData(metadata, File.ReadAllBytes(file.FullName));
+    }
+
+    /// <summary>Parses <c>2,3</c> (or an empty string for a scalar) into a shape.</summary>
+    public static long[] ParseShape(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        long[] shape = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))
+            {
+                throw CliException.Usage($"--shape '{text}' is not a comma-separated list of non-negative integers (e.g. 2,3).");
+            }
+        }
+        return shape;
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable reader in _readers)
+        {
+            reader.Dispose();
+        }
+        _readers.Clear();
+    }
+}

@@ -1,0 +1,236 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using TensorProtocol.Formats;
+
+namespace TensorProtocol.Cli.Tests;
+
+/// <summary>End-to-end tests of the real <c>tensorp</c> executable on 127.0.0.1.</summary>
+public sealed class CliEndToEndTests
+{
+    private static readonly string ValidButUnreachableTicket =
+        new NodeTicket(new NodeId(new byte[32]), [new IPEndPoint(IPAddress.Loopback, 9)]).ToString();
+
+    [Fact]
+    public async Task ListenSend_MultiTensorSafetensors_WritesByteEqualFiles()
+    {
+        using var dir = new TestDirectory();
+        Dictionary<string, TensorData> sent = WriteSample(dir.File("in.safetensors"));
+        string outDir = dir.File("out");
+
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--port", "0", "--out", outDir);
+        string ticket = await listen.WaitForTicketAsync();
+
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("in.safetensors"));
+        Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        Assert.Empty(send.StderrLines);
+        for (int i = 0; i < sent.Count; i++)
+        {
+            await listen.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal));
+        }
+
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.Equal(0, listen.ExitCode);
+        AssertOutputDirectoryHolds(outDir, sent);
+    }
+
+    [Fact]
+    public async Task ListenSigint_WhileIdleAfterTransfers_ExitsZeroWithOnlyCompleteFiles()
+    {
+        using var dir = new TestDirectory();
+        string outDir = dir.File("out");
+        var big = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        for (int i = 0; i < 4; i++)
+        {
+            big[$"layer.{i}/weight"] = Sample(DType.F32, [256, 1024], seed: i);
+        }
+        SafetensorsWriter.Write(dir.File("big.safetensors"), big);
+
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--port", "0", "--out", outDir);
+        string ticket = await listen.WaitForTicketAsync();
+        using CliProcess send = CliProcess.Start(dir, "send", ticket, dir.File("big.safetensors"));
+        // Interrupt as soon as the first tensor is on disk, with the rest possibly in flight.
+        await listen.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.Equal(0, listen.ExitCode);
+        await send.WaitForExitAsync();
+
+        string[] files = Directory.GetFiles(outDir);
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            Assert.EndsWith(".safetensors", file, StringComparison.Ordinal);
+            Assert.False(Path.GetFileName(file).StartsWith('.'), $"temporary file left behind: {file}");
+            using SafetensorsReader reader = SafetensorsReader.Open(file);
+            (string name, TensorData tensor) = Assert.Single(reader.Tensors);
+            Assert.Equal(big[name].Payload.ToArray(), tensor.Payload.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task ServePull_SelectedTensors_OutputEqualsSource()
+    {
+        using var dir = new TestDirectory();
+        Dictionary<string, TensorData> served = WriteSample(dir.File("model.safetensors"));
+
+        using CliProcess serve = CliProcess.Start(dir, "serve", dir.File("model.safetensors"), "--bind", "127.0.0.1", "--port", "0");
+        string ticket = await serve.WaitForTicketAsync();
+
+        string[] names = [.. served.Keys];
+        using CliProcess pull = await CliProcess.RunAsync(dir, ["pull", ticket, .. names, "-o", dir.File("pulled.safetensors")]);
+        Assert.True(pull.ExitCode == 0, string.Join('\n', pull.StderrLines));
+        using (SafetensorsReader reader = SafetensorsReader.Open(dir.File("pulled.safetensors")))
+        {
+            // The writer may order tensors by alignment; the set of names must match.
+            Assert.Equal(names.Order(StringComparer.Ordinal), reader.Tensors.Select(t => t.Key).Order(StringComparer.Ordinal));
+            foreach ((string name, TensorData tensor) in reader.Tensors)
+            {
+                AssertSameTensor(served[name], tensor);
+            }
+        }
+
+        using CliProcess pullNpy = await CliProcess.RunAsync(dir, "pull", ticket, "weight", "-o", dir.File("weight.npy"));
+        Assert.True(pullNpy.ExitCode == 0, string.Join('\n', pullNpy.StderrLines));
+        using (NpyReader npy = NpyReader.Open(dir.File("weight.npy")))
+        {
+            AssertSameTensor(served["weight"], npy.Tensor);
+        }
+
+        using CliProcess missing = await CliProcess.RunAsync(dir, "pull", ticket, "weight", "no-such-tensor", "-o", dir.File("partial.safetensors"));
+        Assert.Equal(6, missing.ExitCode);
+        Assert.Single(missing.StderrLines);
+        Assert.False(File.Exists(dir.File("partial.safetensors")));
+
+        serve.Signal(CliProcess.SIGINT);
+        await serve.WaitForExitAsync();
+        Assert.Equal(0, serve.ExitCode);
+    }
+
+    [Fact]
+    public async Task Pull_BadTicket_OneLineErrorExit3AndNoOutput()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", "tensorp1notaticket!", "weight", "-o", dir.File("out.safetensors"));
+        Assert.Equal(3, pull.ExitCode);
+        string line = Assert.Single(pull.StderrLines);
+        Assert.StartsWith("tensorp: error: pull: bad ticket:", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("out.safetensors")));
+    }
+
+    [Fact]
+    public async Task Send_MissingInputFile_Exit4()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", ValidButUnreachableTicket, dir.File("missing.safetensors"));
+        Assert.Equal(4, send.ExitCode);
+        string line = Assert.Single(send.StderrLines);
+        Assert.Contains("missing.safetensors", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownOption_Exit2()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", "--no-such-option");
+        Assert.Equal(2, send.ExitCode);
+        Assert.All(send.StderrLines, l => Assert.StartsWith("tensorp: error:", l, StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string, string> CorruptFiles => new()
+    {
+        { "truncated-header", "header" },
+        { "offsets-out-of-range", "offset" },
+        { "unknown-dtype", "dtype" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CorruptFiles))]
+    public async Task Send_CorruptSafetensors_Exit4WithClearMessage(string kind, string expectedWord)
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File($"{kind}.safetensors");
+        File.WriteAllBytes(path, Corrupt(kind));
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", ValidButUnreachableTicket, path);
+        Assert.Equal(4, send.ExitCode);
+        string line = Assert.Single(send.StderrLines);
+        Assert.StartsWith("tensorp: error: send: invalid tensor file:", line, StringComparison.Ordinal);
+        Assert.Contains(expectedWord, line, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Id_CreatesKeyOnceAndPrintsSameNodeId()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess first = await CliProcess.RunAsync(dir, "id");
+        using CliProcess second = await CliProcess.RunAsync(dir, "id");
+        Assert.Equal(0, first.ExitCode);
+        Assert.True(NodeId.TryParse(first.Stdout.Trim(), out _), first.Stdout);
+        Assert.Equal(first.Stdout, second.Stdout);
+        string key = Path.Combine(dir.ConfigHome, "tensorp", "node.key");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        }
+    }
+
+    private static byte[] Corrupt(string kind)
+    {
+        string json = kind switch
+        {
+            "offsets-out-of-range" => """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4096]}}""",
+            "unknown-dtype" => """{"w":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}}""",
+            _ => """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""",
+        };
+        byte[] header = Encoding.UTF8.GetBytes(json);
+        var file = new byte[8 + header.Length + 8];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+        header.CopyTo(file, 8);
+        // Truncated: the length promises the whole header, but the file ends in the middle of it.
+        return kind == "truncated-header" ? file[..(8 + header.Length / 2)] : file;
+    }
+
+    private static Dictionary<string, TensorData> WriteSample(string path)
+    {
+        var tensors = new Dictionary<string, TensorData>(StringComparer.Ordinal)
+        {
+            ["weight"] = Sample(DType.F32, [4, 8], seed: 1),
+            ["bias"] = Sample(DType.F16, [8], seed: 2),
+            ["embed/tokens"] = Sample(DType.I64, [3, 5], seed: 3),
+            ["mask"] = Sample(DType.U8, [16], seed: 4),
+        };
+        SafetensorsWriter.Write(path, tensors);
+        return tensors;
+    }
+
+    private static TensorData Sample(DType dtype, long[] shape, int seed)
+    {
+        var metadata = new TensorMetadata(dtype, shape);
+        byte[] payload = new byte[metadata.ByteLength];
+        new Random(seed).NextBytes(payload);
+        return new TensorData(metadata, payload);
+    }
+
+    private static void AssertSameTensor(TensorData expected, TensorData actual)
+    {
+        Assert.Equal(expected.DType, actual.DType);
+        Assert.Equal(expected.Shape.ToArray(), actual.Shape.ToArray());
+        Assert.Equal(expected.Payload.ToArray(), actual.Payload.ToArray());
+    }
+
+    private static void AssertOutputDirectoryHolds(string outDir, Dictionary<string, TensorData> sent)
+    {
+        string[] files = Directory.GetFiles(outDir);
+        Assert.Equal(sent.Count, files.Length);
+        foreach ((string name, TensorData tensor) in sent)
+        {
+            string file = Path.Combine(outDir, name.Replace('/', '_') + ".safetensors");
+            using SafetensorsReader reader = SafetensorsReader.Open(file);
+            (string storedName, TensorData stored) = Assert.Single(reader.Tensors);
+            Assert.Equal(name, storedName);
+            AssertSameTensor(tensor, stored);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+
+namespace TensorProtocol.Cli.Tests;
+
+/// <summary>The real <c>tensorp</c> executable, run as a child process with its output captured line by line.</summary>
+internal sealed partial class CliProcess : IDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly Process _process;
+    private readonly Channel<string> _stdout = Channel.CreateUnbounded<string>();
+    private readonly List<string> _stdoutLines = [];
+    private readonly List<string> _stderrLines = [];
+    private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private CliProcess(string workingDirectory, string configHome, IEnumerable<string> args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "cli", "tensorp.dll");
+        Assert.True(File.Exists(dll), $"tensorp.dll not found at {dll}; the test project copies it there after build.");
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["XDG_CONFIG_HOME"] = configHome;
+        info.Environment["NO_COLOR"] = "1";
+        _process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                _stdout.Writer.TryComplete();
+                _stdoutClosed.TrySetResult();
+                return;
+            }
+            lock (_stdoutLines)
+            {
+                _stdoutLines.Add(e.Data);
+            }
+            _stdout.Writer.TryWrite(e.Data);
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                _stderrClosed.TrySetResult();
+                return;
+            }
+            lock (_stderrLines)
+            {
+                _stderrLines.Add(e.Data);
+            }
+        };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdoutLines)
+            {
+                return string.Join('\n', _stdoutLines);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> StderrLines
+    {
+        get
+        {
+            lock (_stderrLines)
+            {
+                return [.. _stderrLines];
+            }
+        }
+    }
+
+    public static CliProcess Start(TestDirectory directory, params string[] args) => new(directory.Path, directory.ConfigHome, args);
+
+    /// <summary>Runs to completion and returns the exit code.</summary>
+    public static async Task<CliProcess> RunAsync(TestDirectory directory, params string[] args)
+    {
+        var process = Start(directory, args);
+        await process.WaitForExitAsync();
+        return process;
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits for the next stdout line that satisfies <paramref name="match"/>.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        try
+        {
+            await foreach (string line in _stdout.Reader.ReadAllAsync(cts.Token))
+            {
+                if (match(line))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        throw new TimeoutException($"No matching line on stdout. stdout:\n{Stdout}\nstderr:\n{string.Join('\n', StderrLines)}");
+    }
+
+    public async Task<string> WaitForTicketAsync()
+    {
+        string line = await WaitForLineAsync(l => l.StartsWith("ticket: ", StringComparison.Ordinal));
+        return line["ticket: ".Length..];
+    }
+
+    public async Task WaitForExitAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            await Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task).WaitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tensorp did not exit in time. stdout:\n{Stdout}\nstderr:\n{string.Join('\n', StderrLines)}");
+        }
+    }
+
+    public void Signal(int signal) => Assert.Equal(0, kill(_process.Id, signal));
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        _process.Dispose();
+    }
+
+    public const int SIGINT = 2;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+}
+
+/// <summary>A fresh working directory (and config home, for the identity key) per test, deleted afterwards.</summary>
+internal sealed class TestDirectory : IDisposable
+{
+    public TestDirectory()
+    {
+        Path = Directory.CreateTempSubdirectory("tensorp-cli-test-").FullName;
+        ConfigHome = System.IO.Path.Combine(Path, "config");
+    }
+
+    public string Path { get; }
+
+    public string ConfigHome { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
