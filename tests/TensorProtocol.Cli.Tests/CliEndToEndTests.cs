@@ -131,6 +131,19 @@ public sealed class CliEndToEndTests
     }
 
     [Fact]
+    public async Task Send_ToNobody_Exit5WithOneLine()
+    {
+        using var dir = new TestDirectory();
+        WriteSample(dir.File("model.safetensors"));
+        // Port 9 on loopback: nothing listens, so the dial fails at once (ICMP port unreachable).
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", ValidButUnreachableTicket, dir.File("model.safetensors"));
+        Assert.Equal(5, send.ExitCode);
+        string line = Assert.Single(send.StderrLines);
+        Assert.StartsWith("tensorp: error: send:", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownOption_Exit2()
     {
         using var dir = new TestDirectory();
