@@ -3,6 +3,36 @@ namespace TensorProtocol.Wire;
 /// <summary>The <see cref="ProtocolError"/>s that several decoders report, worded once.</summary>
 internal static class ProtocolErrors
 {
+    /// <summary>
+    /// Checks what every header starts with: its total length against <see cref="WireFormat.MaxHeaderLength"/>, then
+    /// the 4-byte magic and the version byte. On success <paramref name="reader"/> stands after them.
+    /// </summary>
+    public static bool TryReadPreamble(ref WireReader reader, int headerLength, ReadOnlySpan<byte> expectedMagic, string expected, out ProtocolError error)
+    {
+        if (headerLength > WireFormat.MaxHeaderLength)
+        {
+            return Fail(out error, HeaderLength(headerLength));
+        }
+        if (!reader.TryReadBytes(expectedMagic.Length, out ReadOnlySpan<byte> magic))
+        {
+            return Fail(out error, Truncated(reader, "magic"));
+        }
+        if (!magic.SequenceEqual(expectedMagic))
+        {
+            return Fail(out error, Magic(magic, expected));
+        }
+        if (!reader.TryReadByte(out byte version))
+        {
+            return Fail(out error, Truncated(reader, "version"));
+        }
+        if (version != WireFormat.Version)
+        {
+            return Fail(out error, Version(version));
+        }
+        error = ProtocolError.None;
+        return true;
+    }
+
     /// <summary>Sets <paramref name="error"/> and returns false, so a decoder can <c>return Fail(out error, ...)</c>.</summary>
     public static bool Fail(out ProtocolError error, ProtocolError value)
     {

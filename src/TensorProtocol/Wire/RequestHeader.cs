@@ -87,26 +87,10 @@ internal sealed class RequestHeader : IWireHeader<RequestHeader>
     public static bool TryDecode(ReadOnlySpan<byte> header, long maxPayloadLength, [NotNullWhen(true)] out RequestHeader? request, out ProtocolError error)
     {
         request = null;
-        if (header.Length > WireFormat.MaxHeaderLength)
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.HeaderLength(header.Length));
-        }
         var reader = new WireReader(header);
-        if (!reader.TryReadBytes(WireFormat.RequestMagic.Length, out ReadOnlySpan<byte> magic))
+        if (!ProtocolErrors.TryReadPreamble(ref reader, header.Length, WireFormat.RequestMagic, "TPRQ (a request)", out error))
         {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Truncated(reader, "magic"));
-        }
-        if (!magic.SequenceEqual(WireFormat.RequestMagic))
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Magic(magic, expected: "TPRQ (a request)"));
-        }
-        if (!reader.TryReadByte(out byte version))
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Truncated(reader, "version"));
-        }
-        if (version != WireFormat.Version)
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Version(version));
+            return false;
         }
         if (!reader.TryReadByte(out byte operation))
         {

@@ -103,26 +103,10 @@ internal sealed class ResponseHeader : IWireHeader<ResponseHeader>
     public static bool TryDecode(ReadOnlySpan<byte> header, long maxPayloadLength, [NotNullWhen(true)] out ResponseHeader? response, out ProtocolError error)
     {
         response = null;
-        if (header.Length > WireFormat.MaxHeaderLength)
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.HeaderLength(header.Length));
-        }
         var reader = new WireReader(header);
-        if (!reader.TryReadBytes(WireFormat.ResponseMagic.Length, out ReadOnlySpan<byte> magic))
+        if (!ProtocolErrors.TryReadPreamble(ref reader, header.Length, WireFormat.ResponseMagic, "TPRS (a response)", out error))
         {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Truncated(reader, "magic"));
-        }
-        if (!magic.SequenceEqual(WireFormat.ResponseMagic))
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Magic(magic, expected: "TPRS (a response)"));
-        }
-        if (!reader.TryReadByte(out byte version))
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Truncated(reader, "version"));
-        }
-        if (version != WireFormat.Version)
-        {
-            return ProtocolErrors.Fail(out error, ProtocolErrors.Version(version));
+            return false;
         }
         if (!reader.TryReadByte(out byte status) || !reader.TryReadByte(out byte flags))
         {
