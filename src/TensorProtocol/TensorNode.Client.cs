@@ -34,7 +34,7 @@ public sealed partial class TensorNode
         {
             throw new TensorProtocolException(TensorErrorKind.Serialization, e.Message, e);
         }
-        byte[] header = FrameIO.Encode(request);
+        byte[] header = request.ToFrame();
         long start = Stopwatch.GetTimestamp();
         await WithConnectionAsync(ticket, async (connection, ct) =>
         {
@@ -44,7 +44,7 @@ public sealed partial class TensorNode
                 // Header and payload go out back to back; the payload is pinned, not copied.
                 Task headerWrite = stream.WriteAsync(header, completeWrites: false, ct).AsTask();
                 Task payloadWrite = stream.WriteAsync(tensor.Payload, completeWrites: true, ct).AsTask();
-                var (response, error) = await FrameIO.ReadResponseAsync(new FrameReader(stream), 0, ct).ConfigureAwait(false);
+                var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
                 if (response is null)
                 {
                     await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
@@ -87,7 +87,7 @@ public sealed partial class TensorNode
         {
             throw new TensorProtocolException(TensorErrorKind.Serialization, e.Message, e);
         }
-        byte[] header = FrameIO.Encode(request);
+        byte[] header = request.ToFrame();
         return await WithConnectionAsync(ticket, async (connection, ct) =>
         {
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
@@ -95,7 +95,7 @@ public sealed partial class TensorNode
             {
                 await stream.WriteAsync(header, completeWrites: true, ct).ConfigureAwait(false);
                 var reader = new FrameReader(stream);
-                var (response, error) = await FrameIO.ReadResponseAsync(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+                var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
                 if (response is null)
                 {
                     TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;

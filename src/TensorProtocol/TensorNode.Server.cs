@@ -59,7 +59,7 @@ public sealed partial class TensorNode
                 // reservation below would take) forever: keep-alives keep its connection from idling out.
                 using var headerDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 headerDeadline.CancelAfter(_options.RequestTimeout);
-                var (request, error) = await FrameIO.ReadRequestAsync(reader, _options.MaxTensorBytes, headerDeadline.Token).ConfigureAwait(false);
+                var (request, error) = await FrameIO.ReadAsync<RequestHeader>(reader, _options.MaxTensorBytes, headerDeadline.Token).ConfigureAwait(false);
                 if (request is null)
                 {
                     await RefuseAsync(stream, peer, "request", "?", error.Status, error.Message).ConfigureAwait(false);
@@ -154,7 +154,7 @@ public sealed partial class TensorNode
             await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"no tensor named '{request.Name}' is registered").ConfigureAwait(false);
             return;
         }
-        byte[] header = FrameIO.Encode(new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata));
+        byte[] header = new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata).ToFrame();
         // Served without copying: the registered memory is pinned until the puller acknowledged it.
         ValueTask headerWrite = stream.WriteAsync(header, completeWrites: false);
         await stream.WriteAsync(tensor.Payload, completeWrites: true).ConfigureAwait(false);
@@ -172,6 +172,6 @@ public sealed partial class TensorNode
 
     private static async Task RespondAsync(QuicStream stream, ResponseHeader response)
     {
-        await stream.WriteAsync(FrameIO.Encode(response), completeWrites: true).ConfigureAwait(false);
+        await stream.WriteAsync(response.ToFrame(), completeWrites: true).ConfigureAwait(false);
     }
 }

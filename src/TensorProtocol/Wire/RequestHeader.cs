@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 
 namespace TensorProtocol.Wire;
@@ -69,15 +68,6 @@ internal sealed class RequestHeader : IWireHeader<RequestHeader>
             TensorDescriptor.Write(ref writer, Tensor);
         }
         return writer.Offset;
-    }
-
-    /// <summary>Writes the length prefix and the header; returns <see cref="FrameLength"/>.</summary>
-    public int WriteFrame(IBufferWriter<byte> writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        int written = WriteFrame(writer.GetSpan(FrameLength));
-        writer.Advance(written);
-        return written;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Unicode;
@@ -85,15 +84,6 @@ internal sealed class ResponseHeader : IWireHeader<ResponseHeader>
             TensorDescriptor.Write(ref writer, Tensor);
         }
         return writer.Offset;
-    }
-
-    /// <summary>Writes the length prefix and the header; returns <see cref="FrameLength"/>.</summary>
-    public int WriteFrame(IBufferWriter<byte> writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        int written = WriteFrame(writer.GetSpan(FrameLength));
-        writer.Advance(written);
-        return written;
     }
 
     /// <summary>
