@@ -8,6 +8,7 @@ var common = new CommonOptions();
 var root = new RootCommand("tensorp: send, receive, serve and pull tensors between nodes over authenticated QUIC.");
 root.Options.Add(common.Verbose);
 root.Options.Add(common.VeryVerbose);
+root.Subcommands.Add(DemoCommand.Create(common));
 root.Subcommands.Add(IdCommand.Create(common));
 root.Subcommands.Add(ListenCommand.Create(common));
 root.Subcommands.Add(SendCommand.Create(common));
