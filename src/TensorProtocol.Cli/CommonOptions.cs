@@ -9,13 +9,13 @@ internal sealed class CommonOptions
 {
     public Option<bool> Verbose { get; } = new("--verbose", "-v")
     {
-        Description = "Log progress (information level) to stderr.",
+        Description = "Log what the node does (information level) to stderr, one line per entry.",
         Recursive = true,
     };
 
     public Option<bool> VeryVerbose { get; } = new("-vv")
     {
-        Description = "Log everything (trace level) to stderr, and print stack traces of errors.",
+        Description = "Log everything (trace level) to stderr, and print the stack traces of errors (never shown otherwise).",
         Recursive = true,
     };
 
@@ -90,15 +90,24 @@ internal sealed class CommonOptions
     public static HashSet<NodeId>? ParseAllowList(string[]? ids) =>
         ids is null || ids.Length == 0 ? null : [.. ids.Select(NodeId.Parse)];
 
+    /// <summary>The log level of a verbosity: nothing by default (errors are reported as one line), -v information, -vv trace.</summary>
+    public static LogLevel LogLevelOf(int verbosity) => verbosity switch
+    {
+        0 => LogLevel.None,
+        1 => LogLevel.Information,
+        _ => LogLevel.Trace,
+    };
+
     private static ILoggerFactory CreateLoggerFactory(int verbosity) =>
         LoggerFactory.Create(builder =>
         {
-            builder.SetMinimumLevel(verbosity switch { 0 => LogLevel.None, 1 => LogLevel.Information, _ => LogLevel.Trace });
-            builder.AddSimpleConsole(o =>
+            builder.SetMinimumLevel(LogLevelOf(verbosity));
+            // Everything to stderr, so stdout stays the command's output (tickets, tables) that scripts parse.
+            builder.AddConsole(o =>
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
+                o.FormatterName = LogLineFormatter.FormatterName;
+                o.LogToStandardErrorThreshold = LogLevel.Trace;
             });
-            builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.AddConsoleFormatter<LogLineFormatter, LogLineFormatterOptions>(o => o.IncludeStackTraces = verbosity >= 2);
         });
 }

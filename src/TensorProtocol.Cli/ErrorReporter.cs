@@ -8,13 +8,16 @@ internal static class ErrorReporter
     public static int Report(Exception error, string operation, int verbosity)
     {
         (int code, string message) = Classify(error, operation);
-        Console.Error.WriteLine($"tensorp: error: {OneLine(message)}");
+        Console.Error.WriteLine(Format(message));
         if (verbosity >= 2)
         {
             Console.Error.WriteLine(error.ToString());
         }
         return code;
     }
+
+    /// <summary>The error line as printed: a fixed prefix scripts can match, and the message on one line.</summary>
+    public static string Format(string message) => $"tensorp: error: {OneLine(message)}";
 
     public static (int ExitCode, string Message) Classify(Exception error, string operation)
     {

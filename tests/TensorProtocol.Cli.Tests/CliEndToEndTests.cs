@@ -2,13 +2,14 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 using TensorProtocol.Formats;
+using static TensorProtocol.Cli.Tests.TestTensors;
 
 namespace TensorProtocol.Cli.Tests;
 
 /// <summary>End-to-end tests of the real <c>tensorp</c> executable on 127.0.0.1.</summary>
 public sealed class CliEndToEndTests
 {
-    private static readonly string ValidButUnreachableTicket =
+    internal static readonly string ValidButUnreachableTicket =
         new NodeTicket(new NodeId(new byte[32]), [new IPEndPoint(IPAddress.Loopback, 9)]).ToString();
 
     [Fact]
@@ -138,9 +139,70 @@ public sealed class CliEndToEndTests
         // Port 9 on loopback: nothing listens, so the dial fails at once (ICMP port unreachable).
         using CliProcess send = await CliProcess.RunAsync(dir, "send", ValidButUnreachableTicket, dir.File("model.safetensors"));
         Assert.Equal(5, send.ExitCode);
+        // The first tensor finds nobody: the other three are not tried (each would wait for the same failure).
         string line = Assert.Single(send.StderrLines);
         Assert.StartsWith("tensorp: error: send:", line, StringComparison.Ordinal);
+        Assert.EndsWith("3 more tensors not tried: the peer cannot be reached.", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_BadTicket_Exit3BeforeReadingFiles()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", "tensorp1notaticket!", dir.File("missing.safetensors"));
+        Assert.Equal(3, send.ExitCode);
+        string line = Assert.Single(send.StderrLines);
+        Assert.StartsWith("tensorp: error: send: bad ticket:", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pull_Unreachable_Exit5AndNoOutputFile()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", ValidButUnreachableTicket, "weight", "-o", dir.File("out.safetensors"));
+        Assert.Equal(5, pull.ExitCode);
+        string line = Assert.Single(pull.StderrLines);
+        Assert.StartsWith("tensorp: error: pull:", line, StringComparison.Ordinal);
+        Assert.Equal(["config"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Serve_MissingFile_Exit4WithOneLine()
+    {
+        using var dir = new TestDirectory();
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", dir.File("missing.safetensors"), "--bind", "127.0.0.1");
+        Assert.Equal(4, serve.ExitCode);
+        string line = Assert.Single(serve.StderrLines);
+        Assert.Contains("missing.safetensors", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("ticket:", serve.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(CorruptFiles))]
+    public async Task Serve_CorruptSafetensors_Exit4BeforeListening(string kind, string expectedWord)
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File($"{kind}.safetensors");
+        File.WriteAllBytes(path, Corrupt(kind));
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", path, "--bind", "127.0.0.1");
+        Assert.Equal(4, serve.ExitCode);
+        string line = Assert.Single(serve.StderrLines);
+        Assert.StartsWith("tensorp: error: serve: invalid tensor file:", line, StringComparison.Ordinal);
+        Assert.Contains(expectedWord, line, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("ticket:", serve.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Listen_OutIsAFile_Exit4WithOneLineAndFileUntouched()
+    {
+        using var dir = new TestDirectory();
+        File.WriteAllText(dir.File("not-a-dir"), "keep");
+        using CliProcess listen = await CliProcess.RunAsync(dir, "listen", "--bind", "127.0.0.1", "--out", dir.File("not-a-dir"));
+        Assert.Equal(4, listen.ExitCode);
+        string line = Assert.Single(listen.StderrLines);
+        Assert.StartsWith("tensorp: error: listen:", line, StringComparison.Ordinal);
+        Assert.Equal("keep", File.ReadAllText(dir.File("not-a-dir")));
     }
 
     [Fact]
@@ -205,45 +267,13 @@ public sealed class CliEndToEndTests
         return kind == "truncated-header" ? file[..(8 + header.Length / 2)] : file;
     }
 
-    private static Dictionary<string, TensorData> WriteSample(string path)
-    {
-        var tensors = new Dictionary<string, TensorData>(StringComparer.Ordinal)
-        {
-            ["weight"] = Sample(DType.F32, [4, 8], seed: 1),
-            ["bias"] = Sample(DType.F16, [8], seed: 2),
-            ["embed/tokens"] = Sample(DType.I64, [3, 5], seed: 3),
-            ["mask"] = Sample(DType.U8, [16], seed: 4),
-        };
-        SafetensorsWriter.Write(path, tensors);
-        return tensors;
-    }
-
-    private static TensorData Sample(DType dtype, long[] shape, int seed)
-    {
-        var metadata = new TensorMetadata(dtype, shape);
-        byte[] payload = new byte[metadata.ByteLength];
-        new Random(seed).NextBytes(payload);
-        return new TensorData(metadata, payload);
-    }
-
-    private static void AssertSameTensor(TensorData expected, TensorData actual)
-    {
-        Assert.Equal(expected.DType, actual.DType);
-        Assert.Equal(expected.Shape.ToArray(), actual.Shape.ToArray());
-        Assert.Equal(expected.Payload.ToArray(), actual.Payload.ToArray());
-    }
-
     private static void AssertOutputDirectoryHolds(string outDir, Dictionary<string, TensorData> sent)
     {
         string[] files = Directory.GetFiles(outDir);
         Assert.Equal(sent.Count, files.Length);
         foreach ((string name, TensorData tensor) in sent)
         {
-            string file = Path.Combine(outDir, name.Replace('/', '_') + ".safetensors");
-            using SafetensorsReader reader = SafetensorsReader.Open(file);
-            (string storedName, TensorData stored) = Assert.Single(reader.Tensors);
-            Assert.Equal(name, storedName);
-            AssertSameTensor(tensor, stored);
+            AssertFileHolds(Path.Combine(outDir, name.Replace('/', '_') + ".safetensors"), name, tensor);
         }
     }
 }

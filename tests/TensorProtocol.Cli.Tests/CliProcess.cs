@@ -9,6 +9,19 @@ internal sealed partial class CliProcess : IDisposable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// An environment that tempts a console library into colours and cursor moves: a colour terminal type, no
+    /// NO_COLOR, and a CI marker (Spectre.Console treats CI logs as ANSI-capable). With stdout and stderr redirected,
+    /// tensorp must still print no escape sequence.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> ColourfulEnvironment = new Dictionary<string, string?>
+    {
+        ["NO_COLOR"] = null,
+        ["TERM"] = "xterm-256color",
+        ["COLORTERM"] = "truecolor",
+        ["GITHUB_ACTIONS"] = "true",
+    };
+
     private readonly Process _process;
     private readonly Channel<string> _stdout = Channel.CreateUnbounded<string>();
     private readonly List<string> _stdoutLines = [];
@@ -16,7 +29,7 @@ internal sealed partial class CliProcess : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private CliProcess(string workingDirectory, string configHome, IEnumerable<string> args)
+    private CliProcess(string workingDirectory, string configHome, IReadOnlyDictionary<string, string?>? environment, IEnumerable<string> args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "cli", "tensorp.dll");
         Assert.True(File.Exists(dll), $"tensorp.dll not found at {dll}; the test project copies it there after build.");
@@ -35,6 +48,11 @@ internal sealed partial class CliProcess : IDisposable
         }
         info.Environment["XDG_CONFIG_HOME"] = configHome;
         info.Environment["NO_COLOR"] = "1";
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            // null removes a variable (for instance NO_COLOR, to see what the tool does without that hint).
+            info.Environment[name] = value;
+        }
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) =>
         {
@@ -80,6 +98,20 @@ internal sealed partial class CliProcess : IDisposable
         }
     }
 
+    /// <summary>Everything written to stdout and stderr so far.</summary>
+    public string AllOutput => Stdout + "\n" + string.Join('\n', StderrLines);
+
+    public IReadOnlyList<string> StdoutLines
+    {
+        get
+        {
+            lock (_stdoutLines)
+            {
+                return [.. _stdoutLines];
+            }
+        }
+    }
+
     public IReadOnlyList<string> StderrLines
     {
         get
@@ -91,13 +123,20 @@ internal sealed partial class CliProcess : IDisposable
         }
     }
 
-    public static CliProcess Start(TestDirectory directory, params string[] args) => new(directory.Path, directory.ConfigHome, args);
+    public static CliProcess Start(TestDirectory directory, params string[] args) => new(directory.Path, directory.ConfigHome, null, args);
 
-    /// <summary>Runs to completion and returns the exit code.</summary>
-    public static async Task<CliProcess> RunAsync(TestDirectory directory, params string[] args)
+    /// <summary>Starts with environment variables set (or, with a null value, removed) on top of the usual ones.</summary>
+    public static CliProcess Start(TestDirectory directory, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        new(directory.Path, directory.ConfigHome, environment, args);
+
+    /// <summary>Runs to completion (within <see cref="DefaultTimeout"/>).</summary>
+    public static Task<CliProcess> RunAsync(TestDirectory directory, params string[] args) => RunAsync(directory, null, null, args);
+
+    /// <summary>Runs to completion within <paramref name="timeout"/>, with <paramref name="environment"/> as for <see cref="Start(TestDirectory, IReadOnlyDictionary{string, string?}, string[])"/>.</summary>
+    public static async Task<CliProcess> RunAsync(TestDirectory directory, IReadOnlyDictionary<string, string?>? environment, TimeSpan? timeout, params string[] args)
     {
-        var process = Start(directory, args);
-        await process.WaitForExitAsync();
+        var process = new CliProcess(directory.Path, directory.ConfigHome, environment, args);
+        await process.WaitForExitAsync(timeout);
         return process;
     }
 

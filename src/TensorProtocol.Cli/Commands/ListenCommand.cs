@@ -25,10 +25,16 @@ internal static class ListenCommand
             DefaultValueFactory = _ => "safetensors",
         };
         format.AcceptOnlyFromAmong("safetensors", "npy");
-        var command = new Command("listen",
-            "Run a node, print 'ticket: <TICKET>' for senders, and write every received tensor to a file (atomically: only complete files appear). Stop with Ctrl-C.")
+        var overwrite = new Option<bool>("--overwrite")
         {
-            key, port, bind, outDir, format, allow,
+            Description = "Replace an existing file of the same name. Default: existing files are never touched; a tensor whose file name is " +
+                "taken is written as NAME.1.safetensors, NAME.2.safetensors, ... (the line printed for each tensor names its file).",
+        };
+        var command = new Command("listen",
+            "Run a node, print 'ticket: <TICKET>' for senders, and write every received tensor to a file of its own (atomically: only complete " +
+            "files appear; an existing file is never replaced unless --overwrite is given). Stop with Ctrl-C.")
+        {
+            key, port, bind, outDir, format, overwrite, allow,
         };
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "listen", async loggers =>
         {
@@ -48,7 +54,7 @@ internal static class ListenCommand
                 node.Start();
                 Output.Ticket(node.Ticket);
                 Output.Line($"node {node.NodeId} listening on {node.LocalEndPoint}, writing to {directory}");
-                var receiver = new Receiver(directory, npy);
+                var receiver = new Receiver(directory, npy, parse.GetValue(overwrite));
                 try
                 {
                     await foreach (ReceivedTensor received in node.ReceiveAllAsync(cancellationToken).ConfigureAwait(false))
@@ -72,7 +78,7 @@ internal static class ListenCommand
         return command;
     }
 
-    private sealed class Receiver(string directory, bool npy)
+    private sealed class Receiver(string directory, bool npy, bool overwrite)
     {
         private long _last = Stopwatch.GetTimestamp();
 
@@ -87,23 +93,28 @@ internal static class ListenCommand
             TimeSpan interval = Stopwatch.GetElapsedTime(_last, now);
             _last = now;
             TensorData tensor = received.Data;
-            string path = Path.Combine(directory, FileNames.Sanitize(received.Name) + (npy ? ".npy" : ".safetensors"));
+            string stem = FileNames.Sanitize(received.Name);
+            string extension = npy ? ".npy" : ".safetensors";
+            string path;
             try
             {
-                if (npy)
+                path = NewFile.Write(directory, stem, extension, overwrite, stream =>
                 {
-                    NpyWriter.Write(path, tensor);
-                }
-                else
-                {
-                    SafetensorsWriter.Write(path, [new KeyValuePair<string, TensorData>(received.Name, tensor)]);
-                }
+                    if (npy)
+                    {
+                        NpyWriter.Write(stream, tensor);
+                    }
+                    else
+                    {
+                        SafetensorsWriter.Write(stream, [new KeyValuePair<string, TensorData>(received.Name, tensor)]);
+                    }
+                });
             }
 #pragma warning disable CA1031 // One tensor that cannot be written must not stop the listener; say so and go on.
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                (_, string message) = ErrorReporter.Classify(e, $"writing '{received.Name}' to {path}");
+                (_, string message) = ErrorReporter.Classify(e, $"writing '{received.Name}' to {Path.Combine(directory, stem + extension)}");
                 Console.Error.WriteLine($"tensorp: warning: {message.ReplaceLineEndings(" ")}");
                 return;
             }

@@ -26,7 +26,10 @@ internal static class SendCommand
         var shape = new Option<string>("--shape") { Description = "The shape of raw files, comma-separated (e.g. 2,3; empty for a scalar)." };
         Option<FileInfo> key = CommonOptions.KeyOption();
         Option<double> timeout = CommonOptions.TimeoutOption();
-        var command = new Command("send", "Send tensors to a listening node; exits 0 only when the receiver acknowledged every tensor.")
+        var command = new Command("send",
+            "Send tensors to a listening node. Every tensor is tried even when one fails, and each failure is one line on stderr; the rest are " +
+            "given up only when the peer itself is the problem (it refuses this node, is shutting down, or cannot be reached on the first " +
+            "tensor or twice in a row). Exit code: 0 when the receiver acknowledged every tensor, otherwise the code of the first failure.")
         {
             ticket, files, name, select, dtype, shape, key, timeout,
         };
@@ -51,23 +54,37 @@ internal static class SendCommand
             TensorNode node = NodeFactory.StartClient(target, parse.GetValue(key), parse.GetValue(timeout), loggers);
             await using (node.ConfigureAwait(false))
             {
+                var batch = new SendBatch(node, target, common.Verbosity(parse), cancellationToken) { DeferFailures = Output.IsTerminal };
                 long start = Stopwatch.GetTimestamp();
-                long total = tensors.Sum(t => t.Tensor.Metadata.ByteLength);
                 if (Output.IsTerminal)
                 {
-                    await SendWithProgressAsync(node, target, tensors, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await SendWithProgressAsync(batch, tensors).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        batch.FlushFailures();
+                    }
                 }
                 else
                 {
-                    foreach ((string tensorName, TensorData tensor) in tensors)
+                    for (int i = 0; i < tensors.Count; i++)
                     {
-                        await SendOneAsync(node, target, tensorName, tensor, cancellationToken).ConfigureAwait(false);
+                        if (!await SendOneAsync(batch, tensors[i].Name, tensors[i].Tensor, tensors.Count - i - 1).ConfigureAwait(false))
+                        {
+                            break;
+                        }
                     }
                 }
                 TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-                Output.Line($"sent {tensors.Count} tensor{(tensors.Count == 1 ? "" : "s")} ({Output.Size(total)}) in {Output.Duration(elapsed)} ({Output.Rate(total, elapsed)})");
+                string sent = batch.Failed == 0
+                    ? $"sent {tensors.Count} tensor{(tensors.Count == 1 ? "" : "s")}"
+                    : $"sent {batch.Sent} of {tensors.Count} tensors";
+                Output.Line($"{sent} ({Output.Size(batch.SentBytes)}) in {Output.Duration(elapsed)} ({Output.Rate(batch.SentBytes, elapsed)})" +
+                    (batch.Failed == 0 ? "" : $"; {batch.Failed} failed, {tensors.Count - batch.Sent - batch.Failed} not tried"));
+                return batch.ExitCode;
             }
-            return ExitCodes.Ok;
         }));
         return command;
     }
@@ -89,43 +106,49 @@ internal static class SendCommand
         return new TensorSources.RawLayout(parsed, TensorSources.ParseShape(shape));
     }
 
-    private static async Task SendOneAsync(TensorNode node, NodeTicket target, string name, TensorData tensor, CancellationToken cancellationToken)
+    private static async Task<bool> SendOneAsync(SendBatch batch, string name, TensorData tensor, int remainingAfterThis)
     {
         long start = Stopwatch.GetTimestamp();
-        await SendAsync(node, target, name, tensor, cancellationToken).ConfigureAwait(false);
-        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-        long size = tensor.Metadata.ByteLength;
-        Output.Line($"sent {name} {tensor.DType.Name} {Output.Shape(tensor)} {Output.Size(size)} in {Output.Duration(elapsed)} ({Output.Rate(size, elapsed)})");
+        (bool acknowledged, bool next) = await batch.TryAsync(name, tensor, remainingAfterThis).ConfigureAwait(false);
+        if (acknowledged)
+        {
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            long size = tensor.Metadata.ByteLength;
+            Output.Line($"sent {name} {tensor.DType.Name} {Output.Shape(tensor)} {Output.Size(size)} in {Output.Duration(elapsed)} ({Output.Rate(size, elapsed)})");
+        }
+        return next;
     }
 
-    private static Task SendWithProgressAsync(TensorNode node, NodeTicket target, List<(string Name, TensorData Tensor)> tensors, CancellationToken cancellationToken) =>
+    private static Task SendWithProgressAsync(SendBatch batch, List<(string Name, TensorData Tensor)> tensors) =>
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                foreach ((string name, TensorData tensor) in tensors)
+                for (int i = 0; i < tensors.Count; i++)
                 {
+                    (string name, TensorData tensor) = tensors[i];
                     long size = tensor.Metadata.ByteLength;
-                    ProgressTask task = context.AddTask(Markup.Escape($"{name} {tensor.DType.Name}{Output.Shape(tensor)} {Output.Size(size)}"), maxValue: Math.Max(size, 1));
+                    string description = Markup.Escape($"{name} {tensor.DType.Name}{Output.Shape(tensor)} {Output.Size(size)}");
+                    ProgressTask task = context.AddTask(description, maxValue: Math.Max(size, 1));
                     task.IsIndeterminate = true;
                     task.StartTask();
-                    await SendAsync(node, target, name, tensor, cancellationToken).ConfigureAwait(false);
+                    (bool acknowledged, bool next) = await batch.TryAsync(name, tensor, tensors.Count - i - 1).ConfigureAwait(false);
                     task.IsIndeterminate = false;
-                    task.Value = task.MaxValue;
+                    if (acknowledged)
+                    {
+                        task.Value = task.MaxValue;
+                    }
+                    else
+                    {
+                        // The failure itself is printed on one line once the live display has finished.
+                        task.Description = $"[red]✗[/] {description}";
+                    }
                     task.StopTask();
+                    if (!next)
+                    {
+                        break;
+                    }
                 }
             });
-
-    private static async Task SendAsync(TensorNode node, NodeTicket target, string name, TensorData tensor, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await node.SendAsync(target, name, tensor, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TensorProtocolException e)
-        {
-            throw new TensorProtocolException(e.Kind, $"tensor '{name}': {e.Message}", e);
-        }
-    }
 }

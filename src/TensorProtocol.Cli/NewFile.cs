@@ -1,0 +1,67 @@
+namespace TensorProtocol.Cli;
+
+/// <summary>
+/// Writes a file into a directory so that it appears complete or not at all, and (unless asked to overwrite) never
+/// replaces an existing file: the content goes to a hidden temporary file in the same directory, is flushed to disk,
+/// and is then moved to the first free name of <c>STEM.EXT</c>, <c>STEM.1.EXT</c>, <c>STEM.2.EXT</c>, …
+/// </summary>
+internal static class NewFile
+{
+    private const int MaxSuffix = 100_000;
+
+    /// <summary>Writes the file and returns the path it was given.</summary>
+    /// <param name="stem">A safe file name without extension (see <see cref="FileNames.Sanitize"/>).</param>
+    /// <param name="overwrite">Replace <c>STEM.EXT</c> if it exists, instead of choosing a free name.</param>
+    public static string Write(string directory, string stem, string extension, bool overwrite, Action<Stream> write)
+    {
+        // Hidden (stems never start with '.'), unique, and recognisable as ours should a crash leave one behind.
+        string temp = Path.Combine(directory, $".{stem}{extension}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            if (overwrite)
+            {
+                string target = Path.Combine(directory, stem + extension);
+                File.Move(temp, target, overwrite: true);
+                return target;
+            }
+            for (int n = 0; n <= MaxSuffix; n++)
+            {
+                string candidate = Path.Combine(directory, n == 0 ? stem + extension : $"{stem}.{n}{extension}");
+                if (Path.Exists(candidate))
+                {
+                    continue;
+                }
+                try
+                {
+                    // Without overwrite the move fails if the name was taken meanwhile (by another process): it
+                    // links the new name, which cannot replace anything, rather than renaming over it.
+                    File.Move(temp, candidate, overwrite: false);
+                    return candidate;
+                }
+                catch (IOException) when (Path.Exists(candidate))
+                {
+                }
+            }
+            throw new IOException($"'{stem}{extension}' and {MaxSuffix} numbered variants of it already exist in {directory}; use --overwrite or another --out directory.");
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            throw;
+        }
+    }
+}
