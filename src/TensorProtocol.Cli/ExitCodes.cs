@@ -1,6 +1,9 @@
 namespace TensorProtocol.Cli;
 
-/// <summary>The process exit codes of <c>tensorp</c>; scripts may rely on them.</summary>
+/// <summary>
+/// The process exit codes of <c>tensorp</c>; scripts may rely on them. When several tensors fail in one
+/// <c>send</c>, the code is that of the first failure.
+/// </summary>
 internal static class ExitCodes
 {
     /// <summary>Success (for listen and serve: stopped by SIGINT or SIGTERM).</summary>
