@@ -38,8 +38,10 @@ internal static class Output
         }
     }
 
-    public static string Shape(TensorData tensor) =>
-        "[" + string.Join(",", tensor.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+    public static string Shape(TensorData tensor) => Shape(tensor.Shape);
+
+    public static string Shape(IEnumerable<long> shape) =>
+        "[" + string.Join(",", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 
     public static string Size(long bytes) => bytes switch
     {

@@ -33,7 +33,7 @@ internal static class DemoReport
     }
 
     private static string[] Row(Arrival a) =>
-        [a.Via, a.Name, a.Received.DType.Name, Output.Shape(a.Received), Output.Size(a.Received.Metadata.ByteLength), a.From, a.ShortHash, a.Matched ? "match" : "MISMATCH"];
+        [a.Via, a.Name, a.Received.DType.Name, Output.Shape(a.Received.Shape), Output.Size(a.Received.ByteLength), a.From, a.ShortHash, a.Matched ? "match" : "MISMATCH"];
 
     private static string Throughput(TransferTime transfer) => $"{Output.Duration(transfer.Elapsed)}, {Output.Rate(transfer.Bytes, transfer.Elapsed)}";
 

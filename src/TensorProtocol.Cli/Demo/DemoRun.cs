@@ -36,7 +36,7 @@ internal sealed class DemoRun(int shardMib, int latencySamples, ILoggerFactory l
                 }
                 foreach ((string name, TensorData tensor) in set)
                 {
-                    arrivals.Add(await ReceivedAsync(bob, alice.NodeId, name, tensor, cancellationToken).ConfigureAwait(false));
+                    arrivals.Add((await ReceivedAsync(bob, alice.NodeId, name, tensor, cancellationToken).ConfigureAwait(false)).Arrival);
                 }
 
                 step($"preparing a {shardMib} MiB shard");
@@ -45,16 +45,16 @@ internal sealed class DemoRun(int shardMib, int latencySamples, ILoggerFactory l
                 long start = Stopwatch.GetTimestamp();
                 await alice.SendAsync(bob.Ticket, DemoTensors.ShardName, shard, cancellationToken).ConfigureAwait(false);
                 var push = new TransferTime(shard.Metadata.ByteLength, Stopwatch.GetElapsedTime(start));
-                Arrival pushed = await ReceivedAsync(bob, alice.NodeId, DemoTensors.ShardName, shard, cancellationToken).ConfigureAwait(false);
+                (Arrival pushed, TensorData bobsCopy) = await ReceivedAsync(bob, alice.NodeId, DemoTensors.ShardName, shard, cancellationToken).ConfigureAwait(false);
                 arrivals.Add(pushed);
 
                 // Bob serves the copy he received, so the pull checks the whole round trip alice -> bob -> alice.
-                bob.Register(DemoTensors.ShardName, pushed.Received);
+                bob.Register(DemoTensors.ShardName, bobsCopy);
                 step($"alice pulls the {shardMib} MiB shard back from bob");
                 start = Stopwatch.GetTimestamp();
                 TensorData pulledShard = await alice.RequestAsync(bob.Ticket, DemoTensors.ShardName, cancellationToken).ConfigureAwait(false);
                 var pull = new TransferTime(pulledShard.Metadata.ByteLength, Stopwatch.GetElapsedTime(start));
-                arrivals.Add(new Arrival("pull", DemoTensors.ShardName, shard, pulledShard, "bob", FromExpectedSender: true));
+                arrivals.Add(Arrival.Check("pull", DemoTensors.ShardName, shard, pulledShard, "bob", fromExpectedSender: true));
                 bob.Unregister(DemoTensors.ShardName);
 
                 step($"measuring 4 KiB latency ({latencySamples} pushes, {latencySamples} pulls)");
@@ -77,7 +77,7 @@ internal sealed class DemoRun(int shardMib, int latencySamples, ILoggerFactory l
         }
     }
 
-    private static async Task<Arrival> ReceivedAsync(TensorNode bob, NodeId alice, string name, TensorData sent, CancellationToken cancellationToken)
+    private static async Task<(Arrival Arrival, TensorData Received)> ReceivedAsync(TensorNode bob, NodeId alice, string name, TensorData sent, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(s_receiveTimeout);
@@ -95,7 +95,7 @@ internal sealed class DemoRun(int shardMib, int latencySamples, ILoggerFactory l
             throw new CliException(ExitCodes.Other, $"demo: bob expected '{name}' next but received '{received.Name}'; each push was acknowledged before the next began.");
         }
         bool fromAlice = received.Sender == alice;
-        return new Arrival("push", name, sent, received.Data, fromAlice ? "alice" : received.Sender.ToString(), fromAlice);
+        return (Arrival.Check("push", name, sent, received.Data, fromAlice ? "alice" : received.Sender.ToString(), fromAlice), received.Data);
     }
 
     private async Task<LatencySummary> MeasureAsync(Func<Task<bool>> roundTrip)
