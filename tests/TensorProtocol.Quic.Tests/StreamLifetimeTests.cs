@@ -187,6 +187,9 @@ public sealed class StreamLifetimeTests(ITestOutputHelper output) : QuicTestBase
     [InlineData(PeerLoss.GoSilent)]
     public async Task PeerGoesAwayMidTransfer_PendingReadAndWriteFailTyped(PeerLoss how)
     {
+        // Made before connecting: on a loaded machine, generating 64 MiB can outlast the 2 s idle timeout of a
+        // connection that has nothing to send yet.
+        byte[] payload = RandomBytes(64 << 20, 4);
         await using QuicEndpoint server = CreateEndpoint(ShortIdle);
         await using QuicEndpoint client = CreateEndpoint(ShortIdle);
         using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 5, dropRate: 0, duplicateRate: 0, reorderRate: 0);
@@ -196,7 +199,7 @@ public sealed class StreamLifetimeTests(ITestOutputHelper output) : QuicTestBase
 
         QuicStream clientStream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
         // 64 MiB against a server that reads only the first MiB: the write is mid-flight when the peer goes.
-        Task write = clientStream.WriteAsync(RandomBytes(64 << 20, 4), completeWrites: true, Timeout()).AsTask();
+        Task write = clientStream.WriteAsync(payload, completeWrites: true, Timeout()).AsTask();
         QuicStream serverStream = await s.AcceptInboundStreamAsync(Timeout());
         await serverStream.ReadExactlyAsync(new byte[1 << 20], Timeout());
         // The server never writes, so the client's read is pending too.
