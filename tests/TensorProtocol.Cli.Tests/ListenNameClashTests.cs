@@ -24,11 +24,10 @@ public sealed class ListenNameClashTests
 
         using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--out", outDir);
         string ticket = await listen.WaitForTicketAsync();
-        await SendAsync(dir, ticket, "first.safetensors");
+        // One send, tensors in file order: weight, weight again, then the pair.
+        await SendAsync(dir, ticket, "first.safetensors", "second.safetensors", "pair.safetensors");
         Assert.EndsWith("-> weight.1.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
-        await SendAsync(dir, ticket, "second.safetensors");
         Assert.EndsWith("-> weight.2.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
-        await SendAsync(dir, ticket, "pair.safetensors");
         Assert.EndsWith("-> a_b.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
         Assert.EndsWith("-> a_b.1.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
         listen.Signal(CliProcess.SIGINT);
@@ -58,10 +57,8 @@ public sealed class ListenNameClashTests
 
         using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--out", outDir, "--overwrite");
         string ticket = await listen.WaitForTicketAsync();
-        await SendAsync(dir, ticket, "first.safetensors");
+        await SendAsync(dir, ticket, "first.safetensors", "second.safetensors");
         Assert.EndsWith("-> weight.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
-        AssertFileHolds(Path.Combine(outDir, "weight.safetensors"), "weight", first);
-        await SendAsync(dir, ticket, "second.safetensors");
         Assert.EndsWith("-> weight.safetensors", await NextReceivedAsync(listen), StringComparison.Ordinal);
         listen.Signal(CliProcess.SIGINT);
         await listen.WaitForExitAsync();
@@ -71,9 +68,9 @@ public sealed class ListenNameClashTests
         Assert.Single(Directory.GetFiles(outDir));
     }
 
-    private static async Task SendAsync(TestDirectory dir, string ticket, string file)
+    private static async Task SendAsync(TestDirectory dir, string ticket, params string[] files)
     {
-        using CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File(file));
+        using CliProcess send = await CliProcess.RunAsync(dir, ["send", ticket, .. files.Select(dir.File)]);
         Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
     }
 
