@@ -68,7 +68,7 @@ class _Loans:
     """Buffers lent to the library, keyed by the integer passed as the release callback's user_data."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._loans: dict[int, LentBuffer] = {}
         self._keys = itertools.count(1)
 
@@ -81,8 +81,14 @@ class _Loans:
     def release(self, key: int) -> None:
         with self._lock:
             buffer = self._loans.pop(key, None)
+            self._lock.notify_all()
         if buffer is not None:
             buffer.release()
+
+    def wait_until(self, count: int, timeout: float) -> bool:
+        """Waits until at most ``count`` buffers are lent (releases arrive on library threads); False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._loans) <= count, timeout)
 
     def __len__(self) -> int:
         return len(self._loans)

@@ -265,4 +265,6 @@ def _byte_view(data: Any) -> memoryview:
                                    f"not {type(data).__name__}") from None
     if not view.c_contiguous:
         raise InvalidArgumentError("data must be C-contiguous (use numpy.ascontiguousarray or TensorData.from_numpy)")
+    if view.nbytes == 0:
+        return memoryview(b"")  # memoryview cannot cast views with a zero in the shape
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
