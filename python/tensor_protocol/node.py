@@ -60,13 +60,19 @@ class _View:
         meta = tensor.metadata
         self.lent = LentBuffer(tensor.data) if tensor.nbytes else None
         self._shape = (ctypes.c_int64 * max(len(meta.shape), 1))(*meta.shape)
-        self._keys, count = _c_strings(meta.metadata.keys())
-        self._values, _ = _c_strings(meta.metadata.values())
-        self.struct = _ffi.tp_tensor_view(
-            dtype=_dtype_code(meta.dtype), rank=len(meta.shape), shape=self._shape,
-            data=self.lent.address if self.lent else None, data_len=tensor.nbytes,
-            requires_grad=int(meta.requires_grad), metadata_count=count,
-            metadata_keys=self._keys, metadata_values=self._values)
+        view = self.struct = _ffi.tp_tensor_view()
+        view.dtype = meta._dtype.code
+        view.rank = len(meta.shape)
+        view.shape = self._shape
+        view.data = self.lent.address if self.lent else None
+        view.data_len = tensor.nbytes
+        view.requires_grad = meta.requires_grad
+        if meta.metadata:  # most tensors carry none: skip building the string arrays
+            self._keys, count = _c_strings(meta.metadata.keys())
+            self._values, _ = _c_strings(meta.metadata.values())
+            view.metadata_count = count
+            view.metadata_keys = self._keys
+            view.metadata_values = self._values
 
     def lend(self) -> int:
         """Hands the memory to the library: it releases it through the release callback from now on."""
@@ -76,11 +82,6 @@ class _View:
         """The library refused the call, so it never calls the release callback: release here."""
         if key:
             loans.release(key)
-
-
-def _dtype_code(name: str) -> int:
-    from . import _dtypes
-    return _dtypes.parse(name).code
 
 
 class TensorNode:

@@ -27,10 +27,13 @@ class TensorMetadata:
         dims = [int(d) for d in shape]
         if any(d < 0 for d in dims):
             raise InvalidArgumentError(f"every dimension must be >= 0, got shape {dims}")
-        try:
-            self._dtype = _dtypes.parse(dtype)
-        except ValueError as e:
-            raise InvalidArgumentError(str(e)) from None
+        if isinstance(dtype, _dtypes.DType):
+            self._dtype = dtype
+        else:
+            try:
+                self._dtype = _dtypes.parse(dtype)
+            except ValueError as e:
+                raise InvalidArgumentError(str(e)) from None
         self.shape = dims
         self.requires_grad = bool(requires_grad)
         self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
@@ -135,7 +138,7 @@ class TensorData:
             array = array.astype(array.dtype.newbyteorder("<"))
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
-        dtype = _dtypes.parse(array.dtype)
+        dtype = _NUMPY_DTYPES.get(array.dtype.str) or _dtypes.parse(array.dtype)
         return cls(TensorMetadata(array.shape, dtype, requires_grad, metadata), array)
 
     def to_numpy(self):
@@ -252,6 +255,9 @@ def from_native(handle: int) -> ReceivedTensor:
         data = memoryview(b"")
     return ReceivedTensor(info.name.decode(), info.sender.decode(),
                           TensorMetadata(shape, _dtypes.BY_CODE[info.dtype], bool(info.requires_grad), metadata), data)
+
+
+_NUMPY_DTYPES = {d.numpy: d for d in _dtypes.BY_CODE.values() if d.numpy}
 
 
 def _byte_view(data: Any) -> memoryview:

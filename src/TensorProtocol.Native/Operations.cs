@@ -8,13 +8,12 @@ internal static class Operations
 {
     public static async Task SendAsync(TensorNode node, NodeTicket peer, string name, TensorData tensor, LentMemory lent, CancellationToken cancellationToken, Completion completion)
     {
-        // Leave the caller's thread first: SendAsync may run synchronously up to its first wait, and the caller (a
-        // Python thread holding the GIL) must get its return code before the completion can run.
-        await Task.Yield();
         Exception? failure = null;
         try
         {
-            await node.SendAsync(peer, name, tensor, cancellationToken).ConfigureAwait(false);
+            // Started on the caller's thread (which released the GIL for the call), so the first packets leave
+            // without a hop through the thread pool.
+            await Detached(node.SendAsync(peer, name, tensor, cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -30,12 +29,11 @@ internal static class Operations
 
     public static async Task RequestAsync(TensorNode node, NodeTicket peer, string name, CancellationToken cancellationToken, Completion completion)
     {
-        await Task.Yield();
         nint result = 0;
         Exception? failure = null;
         try
         {
-            TensorData tensor = await node.RequestAsync(peer, name, cancellationToken).ConfigureAwait(false);
+            TensorData tensor = await Detached(node.RequestAsync(peer, name, cancellationToken)).ConfigureAwait(false);
             result = Handles.Create(new TensorHandle(name, peer.NodeId, tensor));
         }
         catch (Exception e)
@@ -47,12 +45,11 @@ internal static class Operations
 
     public static async Task ReceiveAsync(TensorNode node, CancellationToken cancellationToken, Completion completion)
     {
-        await Task.Yield();
         nint result = 0;
         Exception? failure = null;
         try
         {
-            ReceivedTensor received = await node.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            ReceivedTensor received = await Detached(node.ReceiveAsync(cancellationToken).AsTask()).ConfigureAwait(false);
             result = Handles.Create(new TensorHandle(received.Name, received.Sender, received.Data));
         }
         catch (Exception e)
@@ -81,5 +78,28 @@ internal static class Operations
             // Only our own marshalling can throw here (a C callback cannot throw into .NET); keep it visible.
             LastError.Set($"Completing an operation failed: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The operation's task, but never completing on the thread that started it: the header promises that a
+    /// completion is never called inside the initiating call (a caller may hold a lock its callback takes). Only an
+    /// operation that finished synchronously (an immediate failure, a tensor already queued) pays a thread-pool hop.
+    /// </summary>
+    private static async Task Detached(Task operation)
+    {
+        if (operation.IsCompleted)
+        {
+            await Task.Yield();
+        }
+        await operation.ConfigureAwait(false);
+    }
+
+    private static async Task<T> Detached<T>(Task<T> operation)
+    {
+        if (operation.IsCompleted)
+        {
+            await Task.Yield();
+        }
+        return await operation.ConfigureAwait(false);
     }
 }
