@@ -268,6 +268,30 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Dial_SkipsTicketAddressesTheSocketCannotUse()
+    {
+        // The receiver is dual stack; its ticket lists an IPv6 address first. An IPv4-bound sender must skip it and
+        // use the IPv4 one instead of failing (found from Python, where nodes are often bound to 127.0.0.1).
+        await using TensorNode receiver = await StartNodeAsync(o => o with { LocalEndPoint = new IPEndPoint(IPAddress.IPv6Any, 0) });
+        await using TensorNode sender = await StartNodeAsync();
+        int port = receiver.LocalEndPoint.Port;
+        // 192.0.2.1 (TEST-NET-1) stands for a LAN address: a loopback-bound socket cannot reach it and must not try.
+        var ticket = new NodeTicket(receiver.NodeId, [
+            new IPEndPoint(IPAddress.IPv6Loopback, port), new IPEndPoint(IPAddress.Parse("192.0.2.1"), port), new IPEndPoint(IPAddress.Loopback, port)]);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await sender.SendAsync(ticket, "a", Floats(4, 1), Timeout());
+        Assert.Equal(1, receiver.QueuedCount);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"took {started.Elapsed}: an unusable address was tried");
+
+        // A fresh sender (the first one has a pooled connection to this peer): nothing in the ticket is usable.
+        await using TensorNode ipv4Only = await StartNodeAsync();
+        var unreachable = new NodeTicket(receiver.NodeId, [new IPEndPoint(IPAddress.IPv6Loopback, port)]);
+        var error = await Assert.ThrowsAsync<TensorProtocolException>(() => ipv4Only.SendAsync(unreachable, "b", Floats(4, 2), Timeout()));
+        Assert.Equal(TensorErrorKind.Connection, error.Kind);
+        Assert.Contains("reachable", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConcurrentFirstSends_DialOnce()
     {
         await using TensorNode receiver = await StartNodeAsync();

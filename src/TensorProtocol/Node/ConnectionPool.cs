@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using TensorProtocol.Quic;
 
 namespace TensorProtocol.Node;
@@ -144,6 +146,10 @@ internal sealed class ConnectionPool : IAsyncDisposable
         deadline.CancelAfter(_options.ConnectTimeout);
         foreach (var address in ticket.GetAddresses())
         {
+            if (!CanReach(address))
+            {
+                continue; // e.g. an IPv6 address in the ticket while this node is bound to an IPv4 address
+            }
             try
             {
                 QuicConnection connection = await _endpoint.ConnectAsync(address, key, deadline.Token).ConfigureAwait(false);
@@ -159,7 +165,23 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 throw new TensorProtocolException(TensorErrorKind.Timeout, $"Could not reach {ticket.NodeId} within {_options.ConnectTimeout.TotalSeconds:0.#} s.", e);
             }
         }
-        throw new TensorProtocolException(TensorErrorKind.Connection, $"Could not connect to {ticket.NodeId}: {last?.Message}", last);
+        string why = last?.Message ?? $"none of its {ticket.AddressCount} addresses is reachable from {_endpoint.LocalEndPoint}";
+        throw new TensorProtocolException(TensorErrorKind.Connection, $"Could not connect to {ticket.NodeId}: {why}", last);
+    }
+
+    /// <summary>Whether this node's socket can send to <paramref name="address"/> at all (address family, loopback).</summary>
+    private bool CanReach(IPEndPoint address)
+    {
+        IPAddress local = _endpoint.LocalEndPoint.Address;
+        if (local.Equals(IPAddress.IPv6Any))
+        {
+            return true; // dual stack
+        }
+        bool remoteIsV4 = address.AddressFamily == AddressFamily.InterNetwork || address.Address.IsIPv4MappedToIPv6;
+        bool localIsV4 = local.AddressFamily == AddressFamily.InterNetwork || local.IsIPv4MappedToIPv6;
+        // A socket bound to a loopback address can only talk to loopback: the kernel never routes its packets out,
+        // so trying another address would only burn the connect timeout.
+        return remoteIsV4 == localIsV4 && (!IPAddress.IsLoopback(local) || IPAddress.IsLoopback(address.Address));
     }
 
     private static bool IsDead(Entry entry) =>

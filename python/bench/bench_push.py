@@ -1,0 +1,145 @@
+"""Python push vs the C# API, in one run: 1 GiB numpy push throughput and 4 KiB push latency (acknowledged).
+
+Both senders push to the same kind of receiver: the C# bench harness's tensorp-push server child (a node on
+127.0.0.1 that drains its queue). The C# sender is the harness's own tensorp-push client (`TensorProtocol.Bench
+--transport tensorp-push`); the Python sender is this process, with the same sizes, warm-ups and iteration counts.
+Rounds alternate C# and Python so drift on a shared machine hits both alike. Targets (issue 5): Python MiB/s >= 0.9x
+C#, Python 4 KiB p50 <= C# p50 + 30 us.
+
+usage: bench_push.py --bench-dll PATH [--quick] [--rounds N] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import tensor_protocol as tp  # noqa: E402
+
+FULL = dict(bulk=1 << 30, bulk_warmup=64 << 20, rtt_warmup=200, rtt=2000, cold_warmup=3, cold=50)
+QUICK = dict(bulk=256 << 20, bulk_warmup=32 << 20, rtt_warmup=100, rtt=1000, cold_warmup=2, cold=20)
+
+
+def percentile(sorted_values, fraction):
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def run_csharp(bench_dll: Path, quick: bool) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "cs.json"
+        args = [shutil.which("dotnet"), str(bench_dll), "--transport", "tensorp-push", "--json", str(out)]
+        subprocess.run(args + (["--quick"] if quick else []), check=True, stdout=subprocess.DEVNULL, timeout=1800)
+        [result] = json.loads(out.read_text())["results"]
+        return {"mib_s": result["mib_s"], "p50_us": result["rtt_4k_p50_us"], "p99_us": result["rtt_4k_p99_us"],
+                "cold_ms": result["cold_ms"]}
+
+
+class Server:
+    """The harness's tensorp-push server child: prints `listening: TICKET`, runs until its stdin closes."""
+
+    def __init__(self, bench_dll: Path, quick: bool):
+        args = [shutil.which("dotnet"), str(bench_dll), "server", "--transport", "tensorp-push", "--port", "0"]
+        self.process = subprocess.Popen(args + (["--quick"] if quick else []), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        for line in self.process.stdout:
+            if line.startswith("listening: "):
+                self.ticket = line.split(": ", 1)[1].strip()
+                return
+        raise RuntimeError("the server child exited before listening")
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def run_python(bench_dll: Path, quick: bool, sizes: dict) -> dict:
+    server = Server(bench_dll, quick)
+    try:
+        rng = np.random.default_rng(1)
+        bulk = rng.integers(0, 256, size=sizes["bulk"], dtype=np.uint8)
+        warm = bulk[: sizes["bulk_warmup"]]
+        small = rng.integers(0, 256, size=4096, dtype=np.uint8)
+        node = tp.create_node(bind_address="127.0.0.1").blocking
+        with node:
+            node.send_tensor_direct(server.ticket, "warmup", warm)
+            started = time.perf_counter()
+            node.send_tensor_direct(server.ticket, "bulk", bulk)
+            mib_s = sizes["bulk"] / (1 << 20) / (time.perf_counter() - started)
+            del bulk, warm
+
+            import asyncio
+
+            async def latencies(anode):
+                for _ in range(sizes["rtt_warmup"]):
+                    await anode.send_tensor_direct(server.ticket, "small", small)
+                samples = []
+                for _ in range(sizes["rtt"]):
+                    t0 = time.perf_counter()
+                    await anode.send_tensor_direct(server.ticket, "small", small)
+                    samples.append(time.perf_counter() - t0)
+                return sorted(samples)
+
+            samples = asyncio.run(latencies(node.node))
+
+        cold = []
+        for i in range(sizes["cold_warmup"] + sizes["cold"]):
+            t0 = time.perf_counter()
+            fresh = tp.create_node(bind_address="127.0.0.1").blocking
+            fresh.start()
+            fresh.send_tensor_direct(server.ticket, "small", small)
+            elapsed = time.perf_counter() - t0
+            fresh.shutdown()
+            if i >= sizes["cold_warmup"]:
+                cold.append(elapsed)
+        return {"mib_s": mib_s, "p50_us": percentile(samples, 0.5) * 1e6, "p99_us": percentile(samples, 0.99) * 1e6,
+                "cold_ms": statistics.median(cold) * 1e3}
+    finally:
+        server.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench-dll", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    options = parser.parse_args()
+    sizes = QUICK if options.quick else FULL
+    rows = []
+    for round_index in range(options.rounds):
+        order = ("csharp", "python") if round_index % 2 == 0 else ("python", "csharp")
+        for who in order:
+            result = run_csharp(options.bench_dll, options.quick) if who == "csharp" else \
+                run_python(options.bench_dll, options.quick, sizes)
+            result.update(api=who, round=round_index + 1)
+            rows.append(result)
+            print(f"round {round_index + 1} {who:7} {result['mib_s']:8.1f} MiB/s  4 KiB p50 {result['p50_us']:7.1f} us"
+                  f"  p99 {result['p99_us']:7.1f} us  cold {result['cold_ms']:6.2f} ms", flush=True)
+    print(f"{'':8}{'MiB/s':>10}{'p50 us':>10}{'p99 us':>10}{'cold ms':>10}")
+    summary = {}
+    for who in ("csharp", "python"):
+        mine = [r for r in rows if r["api"] == who]
+        summary[who] = {key: statistics.median(r[key] for r in mine) for key in ("mib_s", "p50_us", "p99_us", "cold_ms")}
+        s = summary[who]
+        print(f"{who:8}{s['mib_s']:10.1f}{s['p50_us']:10.1f}{s['p99_us']:10.1f}{s['cold_ms']:10.2f}")
+    ratio = summary["python"]["mib_s"] / summary["csharp"]["mib_s"]
+    delta = summary["python"]["p50_us"] - summary["csharp"]["p50_us"]
+    print(f"target python MiB/s / C# MiB/s: {ratio:.2f}x (target >= 0.9x: {'met' if ratio >= 0.9 else 'NOT met'})")
+    print(f"target python 4 KiB p50 - C# p50: {delta:+.1f} us (target <= +30 us: {'met' if delta <= 30 else 'NOT met'})")
+    if options.json:
+        options.json.write_text(json.dumps({"rounds": rows, "median": summary, "mib_s_ratio": ratio,
+                                            "p50_delta_us": delta}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""TensorNode: the asyncio API (the original's names) and BlockingTensorNode for plain scripts."""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import ctypes
+import os
+import threading
+import weakref
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterable
+
+from . import _ffi
+from ._buffers import LentBuffer, loans, release_callback
+from ._completions import Cancel, completion_callback, waiters
+from .errors import OperationTimeoutError, ShutdownError, check, error_for
+from .tensor import ReceivedTensor, TensorData, from_native
+
+_live_nodes: "weakref.WeakSet[TensorNode]" = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    # Stop every node before the interpreter finalizes, so no library thread calls back into a dying interpreter.
+    for node in list(_live_nodes):
+        node.shutdown()
+
+
+def _seconds_to_ms(value: float | None, name: str) -> int:
+    if value is None:
+        return 0
+    ms = int(round(float(value) * 1000))
+    if ms <= 0:
+        raise ValueError(f"{name} must be positive")
+    return ms
+
+
+def _c_strings(values: Iterable[str]) -> tuple[Any, int]:
+    encoded = [str(v).encode() for v in values]
+    return (ctypes.c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
+
+
+def as_tensor_data(tensor: Any) -> TensorData:
+    """TensorData as is; numpy arrays and torch tensors wrapped without copying where possible."""
+    if isinstance(tensor, TensorData):
+        return tensor
+    module = type(tensor).__module__
+    if module.startswith("torch"):
+        return TensorData.from_torch(tensor)
+    if module.startswith("numpy"):
+        return TensorData.from_numpy(tensor)
+    raise TypeError(f"expected TensorData, a numpy array or a torch tensor, not {type(tensor).__name__}")
+
+
+class _View:
+    """A tp_tensor_view over a TensorData's memory, plus what must stay alive while the library reads it."""
+
+    def __init__(self, tensor: TensorData):
+        meta = tensor.metadata
+        self.lent = LentBuffer(tensor.data) if tensor.nbytes else None
+        self._shape = (ctypes.c_int64 * max(len(meta.shape), 1))(*meta.shape)
+        view = self.struct = _ffi.tp_tensor_view()
+        view.dtype = meta._dtype.code
+        view.rank = len(meta.shape)
+        view.shape = self._shape
+        view.data = self.lent.address if self.lent else None
+        view.data_len = tensor.nbytes
+        view.requires_grad = meta.requires_grad
+        if meta.metadata:  # most tensors carry none: skip building the string arrays
+            self._keys, count = _c_strings(meta.metadata.keys())
+            self._values, _ = _c_strings(meta.metadata.values())
+            view.metadata_count = count
+            view.metadata_keys = self._keys
+            view.metadata_values = self._values
+
+    def lend(self) -> int:
+        """Hands the memory to the library: it releases it through the release callback from now on."""
+        return loans.add(self.lent) if self.lent else 0
+
+    def take_back(self, key: int) -> None:
+        """The library refused the call, so it never calls the release callback: release here."""
+        if key:
+            loans.release(key)
+
+
+class TensorNode:
+    """A tensor node. ``await node.start()``, give peers ``await node.get_node_addr()``, then push with
+    ``send_tensor_direct``, pull with ``request_tensor``, and take what arrives with ``receive_tensor`` (never waits)
+    or ``wait_for_tensor`` / ``async for t in node.tensors()``. ``node.blocking`` is the same node for non-async
+    code. Use as ``async with`` / ``with`` to start and shut down automatically."""
+
+    def __init__(self, storage_path: str | os.PathLike | None = None, *, identity_path: str | os.PathLike | None = None,
+                 bind_address: str | None = None, port: int = 0, alpn: str | None = None,
+                 max_tensor_bytes: int | None = None, receive_memory_budget: int | None = None,
+                 receive_queue_capacity: int | None = None, queue_full: str = "refuse",
+                 max_pooled_connections: int | None = None, connect_timeout: float | None = None,
+                 request_timeout: float | None = None, pool_idle_timeout: float | None = None,
+                 allowed_senders: Iterable[str] | None = None, allowed_pullers: Iterable[str] | None = None):
+        if identity_path is None and storage_path is not None:
+            directory = Path(storage_path)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            identity_path = directory / "node.key"
+        if queue_full not in ("refuse", "wait"):
+            raise ValueError("queue_full must be 'refuse' or 'wait'")
+        keep = []  # encoded strings and arrays referenced by the options struct during tp_node_create
+
+        def text(value):
+            if value is None:
+                return None
+            encoded = os.fsencode(value) if isinstance(value, os.PathLike) else str(value).encode()
+            keep.append(encoded)
+            return encoded
+
+        options = _ffi.tp_node_options(
+            struct_size=ctypes.sizeof(_ffi.tp_node_options), port=int(port),
+            identity_path=text(identity_path), bind_address=text(bind_address), alpn=text(alpn),
+            max_tensor_bytes=int(max_tensor_bytes or 0), receive_memory_budget=int(receive_memory_budget or 0),
+            receive_queue_capacity=int(receive_queue_capacity or 0), queue_full_wait=int(queue_full == "wait"),
+            max_pooled_connections=int(max_pooled_connections or 0),
+            connect_timeout_ms=_seconds_to_ms(connect_timeout, "connect_timeout"),
+            request_timeout_ms=_seconds_to_ms(request_timeout, "request_timeout"),
+            pool_idle_timeout_ms=_seconds_to_ms(pool_idle_timeout, "pool_idle_timeout"))
+        for field, ids in (("allowed_senders", allowed_senders), ("allowed_pullers", allowed_pullers)):
+            if ids is not None:
+                array, count = _c_strings(ids)
+                keep.append(array)
+                setattr(options, field, ctypes.cast(array, ctypes.POINTER(ctypes.c_char_p)))
+                setattr(options, field + "_count", count)
+        handle = ctypes.c_void_p()
+        check(_ffi.lib.tp_node_create(ctypes.byref(options), ctypes.byref(handle)))
+        self._handle = handle.value
+        self._stash: collections.deque[ReceivedTensor] = collections.deque()  # arrived for a cancelled wait
+        self._registered: dict[str, int] = {}
+        self._closed = False
+        _live_nodes.add(self)
+
+    # ---- lifecycle ----
+    async def start(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        check(_ffi.lib.tp_node_start(self._live_handle()))
+
+    def shutdown(self) -> None:
+        """Closes every connection and fails pending operations (ShutdownError). Idempotent; blocks briefly."""
+        if self._handle and not self._closed:
+            self._closed = True
+            check(_ffi.lib.tp_node_shutdown(self._handle))
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle and _ffi is not None and _ffi.lib is not None:
+            _ffi.lib.tp_node_free(handle)
+
+    async def __aenter__(self) -> "TensorNode":
+        self._start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.shutdown()
+
+    def __enter__(self) -> "TensorNode":
+        self._start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    @property
+    def blocking(self) -> "BlockingTensorNode":
+        """This node with synchronous methods, for scripts without asyncio."""
+        return BlockingTensorNode(self)
+
+    # ---- identity ----
+    async def get_node_addr(self) -> str:
+        """The ticket peers use to reach this node ("tensorp1...")."""
+        return self.ticket
+
+    @property
+    def ticket(self) -> str:
+        return self._text(_ffi.lib.tp_node_ticket)
+
+    @property
+    def node_id(self) -> str:
+        """This node's id: its Ed25519 public key in base32."""
+        return self._text(_ffi.lib.tp_node_id)
+
+    async def get_pool_size(self) -> int:
+        return self._pool_size()
+
+    async def pool_size(self) -> int:  # the PyO3 API's name
+        return self._pool_size()
+
+    def _pool_size(self) -> int:
+        size = ctypes.c_int32()
+        check(_ffi.lib.tp_node_pool_size(self._live_handle(), ctypes.byref(size)))
+        return size.value
+
+    # ---- push ----
+    async def send_tensor_direct(self, addr: str, name: str, tensor: Any) -> None:
+        """Pushes a tensor; returns once the peer holds all of it in its receive queue. ``tensor`` is a TensorData, a
+        numpy array or a torch tensor; its memory is read in place (do not modify it until this returns)."""
+        await self._await(self._send_starter(addr, name, tensor))
+
+    async def send_tensor(self, addr: str, name: str, tensor: Any) -> None:  # the PyO3 API's name
+        await self.send_tensor_direct(addr, name, tensor)
+
+    def _send_starter(self, addr: str, name: str, tensor: Any) -> Callable[[int, int], int]:
+        view = _View(as_tensor_data(tensor))
+        ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
+
+        def start(cancel: int, key: int) -> int:
+            lent = view.lend()
+            status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), release_callback,
+                                           lent, cancel, completion_callback, key)
+            if status < 0:
+                view.take_back(lent)
+            return status
+        return start
+
+    # ---- pull ----
+    def register_tensor(self, name: str, tensor: Any) -> None:
+        """Serves ``tensor`` to pullers under ``name`` (replacing an earlier one), read in place from its memory."""
+        view = _View(as_tensor_data(tensor))
+        lent = view.lend()
+        status = _ffi.lib.tp_node_register(self._live_handle(), str(name).encode(), ctypes.byref(view.struct),
+                                           release_callback, lent)
+        if status < 0:
+            view.take_back(lent)
+        check(status)
+
+    def unregister_tensor(self, name: str) -> bool:
+        removed = ctypes.c_int32()
+        check(_ffi.lib.tp_node_unregister(self._live_handle(), str(name).encode(), ctypes.byref(removed)))
+        return bool(removed.value)
+
+    async def request_tensor(self, addr: str, name: str) -> ReceivedTensor:
+        """Pulls the tensor a peer registered under ``name``; TensorNotFoundError if it has none."""
+        return await self._await(self._request_starter(addr, name))
+
+    def _request_starter(self, addr: str, name: str) -> Callable[[int, int], int]:
+        ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
+        return lambda cancel, key: _ffi.lib.tp_node_request(handle, ticket, tensor_name, cancel, completion_callback, key)
+
+    # ---- receive ----
+    async def receive_tensor(self) -> ReceivedTensor | None:
+        """The next received tensor, or None if none is waiting (never waits)."""
+        return self._try_receive()
+
+    def _try_receive(self) -> ReceivedTensor | None:
+        if self._stash:
+            return self._stash.popleft()
+        handle = ctypes.c_void_p()
+        if check(_ffi.lib.tp_node_try_receive(self._live_handle(), ctypes.byref(handle))) == _ffi.TP_EMPTY:
+            return None
+        return from_native(handle.value)
+
+    async def wait_for_tensor(self, timeout: float | None = None) -> ReceivedTensor | None:
+        """Waits for the next received tensor (None after ``timeout`` seconds). The result also unpacks as
+        ``name, tensor`` like the PyO3 API's. Cancelling the wait loses nothing: a tensor that arrives as the wait
+        is cancelled is kept for the next receive."""
+        if self._stash:
+            return self._stash.popleft()
+        starter = self._receive_starter()
+        if timeout is None:
+            return await self._await(starter, keep_late=True)
+        try:
+            return await asyncio.wait_for(self._await(starter, keep_late=True), timeout)
+        except asyncio.TimeoutError:
+            return self._try_receive() if self._stash else None
+
+    def _receive_starter(self) -> Callable[[int, int], int]:
+        handle = self._live_handle()
+        return lambda cancel, key: _ffi.lib.tp_node_receive(handle, cancel, completion_callback, key)
+
+    async def tensors(self) -> AsyncIterator[ReceivedTensor]:
+        """Every received tensor as it arrives, until the node shuts down."""
+        while True:
+            try:
+                tensor = await self.wait_for_tensor()
+            except ShutdownError:
+                return
+            if tensor is not None:
+                yield tensor
+
+    # ---- plumbing ----
+    def _live_handle(self) -> int:
+        if not self._handle or self._closed:
+            raise ShutdownError("the node is shut down", _ffi.TP_ERR_SHUTDOWN)
+        return self._handle
+
+    def _text(self, function) -> str:
+        buffer = ctypes.create_string_buffer(1024)
+        length = ctypes.c_size_t()
+        check(function(self._live_handle(), buffer, len(buffer), ctypes.byref(length)))
+        return buffer.value.decode()
+
+    def _keep_or_free(self, tensor: int, keep: bool) -> None:
+        if not tensor:
+            return
+        if keep:
+            self._stash.append(from_native(tensor))
+        else:
+            _ffi.lib.tp_tensor_free(tensor)
+
+    def _settle(self, future: asyncio.Future, outcome, keep_late: bool) -> None:
+        status, message, tensor = outcome
+        if future.done():  # the awaiting task was cancelled
+            self._keep_or_free(tensor, keep_late)
+        elif status == _ffi.TP_OK:
+            future.set_result(from_native(tensor) if tensor else None)
+        else:
+            future.set_exception(error_for(status, message or ""))
+
+    async def _await(self, start: Callable[[int, int], int], keep_late: bool = False):
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def waiter(outcome):
+            try:
+                loop.call_soon_threadsafe(self._settle, future, outcome, keep_late)
+            except RuntimeError:  # the loop is closed: nobody will ever look
+                self._keep_or_free(outcome[2], keep_late)
+
+        key = waiters.add(waiter)
+        cancel = Cancel()
+        try:
+            status = start(cancel.handle, key)
+            if status < 0:
+                waiters.discard(key)
+                check(status)
+            try:
+                return await future
+            except asyncio.CancelledError:
+                cancel.trigger()  # the native operation ends promptly; a late tensor goes to the stash
+                raise
+        finally:
+            cancel.free()
+
+    def _block(self, start: Callable[[int, int], int], timeout: float | None = None, keep_late: bool = False):
+        """Runs a native operation and waits for it on this thread. On timeout the operation is cancelled: a receive
+        (keep_late) returns None, anything else raises OperationTimeoutError."""
+        done = threading.Event()
+        lock = threading.Lock()
+        state: dict[str, Any] = {"outcome": None, "abandoned": False}
+
+        def waiter(outcome):
+            with lock:
+                if state["abandoned"]:
+                    self._keep_or_free(outcome[2], keep_late)
+                    return
+                state["outcome"] = outcome
+            done.set()
+
+        key = waiters.add(waiter)
+        cancel = Cancel()
+        try:
+            status = start(cancel.handle, key)
+            if status < 0:
+                waiters.discard(key)
+                check(status)
+            try:
+                # Event.wait is interruptible by signals, so Ctrl-C reaches the except below.
+                finished = done.wait(timeout)
+            except BaseException:
+                finished = False
+                with lock:
+                    state["abandoned"] = state["outcome"] is None
+                cancel.trigger()
+                if state["abandoned"]:
+                    raise
+            if not finished:
+                with lock:
+                    if state["outcome"] is None:
+                        state["abandoned"] = True
+                cancel.trigger()
+                if state["abandoned"]:
+                    if keep_late:
+                        return None
+                    raise OperationTimeoutError(f"the operation did not finish within {timeout} s", _ffi.TP_ERR_TIMEOUT)
+            status, message, tensor = state["outcome"]
+            if status != _ffi.TP_OK:
+                raise error_for(status, message or "")
+            return from_native(tensor) if tensor else None
+        finally:
+            cancel.free()
+
+
+class BlockingTensorNode:
+    """The same node with synchronous methods (they block the calling thread; Ctrl-C cancels the wait)."""
+
+    def __init__(self, node: TensorNode):
+        self.node = node
+
+    def start(self) -> None:
+        self.node._start()
+
+    def shutdown(self) -> None:
+        self.node.shutdown()
+
+    def __enter__(self) -> "BlockingTensorNode":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    def get_node_addr(self) -> str:
+        return self.node.ticket
+
+    @property
+    def ticket(self) -> str:
+        return self.node.ticket
+
+    @property
+    def node_id(self) -> str:
+        return self.node.node_id
+
+    def get_pool_size(self) -> int:
+        return self.node._pool_size()
+
+    pool_size = get_pool_size
+
+    def send_tensor_direct(self, addr: str, name: str, tensor: Any, timeout: float | None = None) -> None:
+        self.node._block(self.node._send_starter(addr, name, tensor), timeout)
+
+    send_tensor = send_tensor_direct
+
+    def register_tensor(self, name: str, tensor: Any) -> None:
+        self.node.register_tensor(name, tensor)
+
+    def unregister_tensor(self, name: str) -> bool:
+        return self.node.unregister_tensor(name)
+
+    def request_tensor(self, addr: str, name: str) -> ReceivedTensor:
+        return self.node._block(self.node._request_starter(addr, name))
+
+    def receive_tensor(self) -> ReceivedTensor | None:
+        return self.node._try_receive()
+
+    def wait_for_tensor(self, timeout: float | None = None) -> ReceivedTensor | None:
+        if self.node._stash:
+            return self.node._stash.popleft()
+        return self.node._block(self.node._receive_starter(), timeout, keep_late=True)
+
+
+def create_node(storage_path: str | os.PathLike | None = None, **options: Any) -> TensorNode:
+    """A new (not yet started) node. ``storage_path`` is a directory holding the identity key (``node.key``,
+    created with mode 0600); None gives an ephemeral identity. Keyword options: see TensorNode."""
+    return TensorNode(storage_path, **options)

@@ -1,0 +1,174 @@
+"""Cancellation, Ctrl-C, garbage collection of received memory, and the lent-memory contract."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import tensor_protocol as tp
+from tensor_protocol import _buffers
+from conftest import python_env, run
+
+
+def test_cancelled_wait_returns_promptly_and_loses_nothing(nodes):
+    sender, receiver = nodes(), nodes()
+
+    async def scenario():
+        waiting = asyncio.create_task(receiver.wait_for_tensor())
+        await asyncio.sleep(0)  # one loop turn: the task is now parked on the native receive
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 10)
+        await sender.send_tensor_direct(receiver.ticket, "after", np.arange(4))
+        got = await receiver.wait_for_tensor(timeout=30)
+        assert got.name == "after"
+
+    run(scenario())
+
+
+def test_waits_racing_with_arrivals_never_drop_a_tensor(nodes):
+    sender, receiver = nodes(), nodes(receive_queue_capacity=1024)
+    count = 300
+
+    async def scenario():
+        async def produce():
+            for i in range(count):
+                await sender.send_tensor_direct(receiver.ticket, str(i), np.full(16, i, np.int32))
+
+        async def consume():
+            seen = []
+            while len(seen) < count:
+                # Tiny timeouts cancel many waits exactly as tensors arrive: late ones must land in the stash.
+                got = await receiver.wait_for_tensor(timeout=0.0005)
+                if got is not None:
+                    seen.append(int(got.name))
+            return seen
+
+        _, seen = await asyncio.gather(produce(), consume())
+        assert sorted(seen) == list(range(count))
+        assert await receiver.receive_tensor() is None
+
+    run(scenario())
+
+
+def test_wait_with_timeout_returns_none(nodes):
+    receiver = nodes()
+    assert run(receiver.wait_for_tensor(timeout=0.05)) is None
+    assert receiver.blocking.wait_for_tensor(timeout=0.05) is None
+
+
+def test_blocking_send_with_timeout_raises_timeout(nodes):
+    sender, receiver = nodes(), nodes(queue_full="wait", receive_queue_capacity=1)
+    sender.blocking.send_tensor_direct(receiver.ticket, "fills-the-queue", np.zeros(4))
+    with pytest.raises(tp.OperationTimeoutError):
+        sender.blocking.send_tensor_direct(receiver.ticket, "waits", np.zeros(4), timeout=0.2)
+
+
+def test_shutdown_fails_a_pending_wait(nodes):
+    receiver = nodes()
+
+    async def scenario():
+        waiting = asyncio.create_task(receiver.wait_for_tensor())
+        await asyncio.sleep(0)
+        receiver.shutdown()
+        with pytest.raises(tp.ShutdownError):
+            await asyncio.wait_for(waiting, 10)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("style", ["blocking", "asyncio"])
+def test_ctrl_c_interrupts_a_waiting_interpreter(style):
+    wait = ("node.blocking.wait_for_tensor()" if style == "blocking"
+            else "asyncio.run(node.wait_for_tensor())")
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        import tensor_protocol as tp
+        node = tp.create_node(bind_address="127.0.0.1")
+        node.blocking.start()
+        print("ready", flush=True)
+        {wait}
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], env=python_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert "KeyboardInterrupt" in stderr
+    assert child.returncode != 0
+
+
+def test_received_buffers_are_freed_when_collected(nodes):
+    """RSS returns near its baseline after 100 x 64 MiB receives whose tensors are dropped."""
+    sender, receiver = nodes(), nodes()
+    payload = np.ones(64 << 20, np.uint8)
+
+    def rss_mib() -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+        raise AssertionError("no VmRSS")
+
+    for _ in range(3):  # warm up: first-use allocations of both nodes
+        sender.blocking.send_tensor_direct(receiver.ticket, "w", payload)
+        receiver.blocking.wait_for_tensor(timeout=60)
+    gc.collect()
+    baseline = rss_mib()
+    peak = baseline
+    for _ in range(100):
+        sender.blocking.send_tensor_direct(receiver.ticket, "x", payload)
+        got = receiver.blocking.wait_for_tensor(timeout=60)
+        assert got.nbytes == 64 << 20 and got.to_numpy()[-1] == 1
+        del got
+        peak = max(peak, rss_mib())
+    gc.collect()
+    # 6.4 GiB went through; if received memory were kept, RSS would have grown by gigabytes.
+    assert peak - baseline < 256, (baseline, peak)
+    assert rss_mib() - baseline < 192, (baseline, rss_mib())
+
+
+def test_views_keep_received_memory_alive():
+    sender = tp.create_node(bind_address="127.0.0.1")
+    receiver = tp.create_node(bind_address="127.0.0.1")
+    with sender.blocking, receiver.blocking:
+        sender.blocking.send_tensor_direct(receiver.ticket, "v", np.arange(1000, dtype=np.int64))
+        got = receiver.blocking.wait_for_tensor(timeout=30)
+        view = got.to_numpy()
+        del got
+        gc.collect()
+        np.testing.assert_array_equal(view, np.arange(1000))  # still valid: the view owns the native tensor
+
+
+def test_lent_memory_is_released_after_sends_and_unregister(nodes):
+    sender, receiver = nodes(), nodes()
+    before = len(_buffers.loans)
+    array = bytearray(1 << 20)
+    for _ in range(5):
+        sender.blocking.send_tensor_direct(receiver.ticket, "b", tp.TensorData(array, [1 << 20], "uint8", False))
+    sender.register_tensor("served", tp.TensorData(array, [1 << 20], "uint8", False))
+    receiver.blocking.request_tensor(sender.ticket, "served")
+    sender.unregister_tensor("served")
+    sender.shutdown()  # every send and serve is over: the releases are queued on library threads
+    assert _buffers.loans.wait_until(before, timeout=30)
+    array.extend(b"x")  # a bytearray with a live buffer export cannot be resized: this proves none is left
+
+
+def test_memory_refused_by_the_library_is_not_leaked(nodes):
+    node = nodes()
+    before = len(_buffers.loans)
+    array = bytearray(16)
+    with pytest.raises(tp.TicketFormatError):
+        node.blocking.send_tensor_direct("tensorp1-bad", "x", tp.TensorData(array, [16], "uint8", False))
+    assert len(_buffers.loans) == before
+    array.extend(b"x")

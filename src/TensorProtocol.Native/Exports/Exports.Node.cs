@@ -1,0 +1,268 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TensorProtocol.Native.Abi;
+
+namespace TensorProtocol.Native.Exports;
+
+internal static unsafe partial class Exports
+{
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_create", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeCreate(tp_node_options* options, nint* node)
+    {
+        try
+        {
+            if (node is null)
+            {
+                throw new ArgumentNullException(nameof(node), "node is NULL.");
+            }
+            *node = Handles.Create(new NodeHandle(new TensorNode(NodeOptionsReader.Read(options))));
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_start", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeStart(nint node)
+    {
+        try
+        {
+            Handles.Get<NodeHandle>(node, nameof(node)).Node.Start();
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_ticket", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeTicket(nint node, byte* buffer, nuint capacity, nuint* length)
+    {
+        try
+        {
+            return NativeText.CopyOut(Handles.Get<NodeHandle>(node, nameof(node)).Node.Ticket.ToString(), buffer, capacity, length);
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_id", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeIdExport(nint node, byte* buffer, nuint capacity, nuint* length)
+    {
+        try
+        {
+            return NativeText.CopyOut(Handles.Get<NodeHandle>(node, nameof(node)).Node.NodeId.ToString(), buffer, capacity, length);
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_pool_size", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodePoolSize(nint node, int* size)
+    {
+        try
+        {
+            TensorNode tensorNode = Handles.Get<NodeHandle>(node, nameof(node)).Node;
+            if (size is null)
+            {
+                throw new ArgumentNullException(nameof(size), "size is NULL.");
+            }
+            *size = tensorNode.PoolSize;
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_queued_count", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeQueuedCount(nint node, int* count)
+    {
+        try
+        {
+            TensorNode tensorNode = Handles.Get<NodeHandle>(node, nameof(node)).Node;
+            if (count is null)
+            {
+                throw new ArgumentNullException(nameof(count), "count is NULL.");
+            }
+            *count = tensorNode.QueuedCount;
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_send", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeSend(
+        nint node, byte* ticket, byte* name, tp_tensor_view* tensor,
+        delegate* unmanaged[Cdecl]<nint, void> release, nint releaseData, nint cancel,
+        delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, nint doneData)
+    {
+        try
+        {
+            NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
+            RequireCompletion(done);
+            // Everything that can be checked without the network is checked here, so a bad ticket, name or tensor
+            // is a return code and nothing is dialed.
+            NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+            string tensorName = RequireName(name);
+            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
+            TensorData data = TensorViews.ToTensor(tensor, release, releaseData, out LentMemory lent);
+            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, lent, token, new Completion(done, doneData));
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_request", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeRequest(
+        nint node, byte* ticket, byte* name, nint cancel,
+        delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, nint doneData)
+    {
+        try
+        {
+            NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
+            RequireCompletion(done);
+            NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+            string tensorName = RequireName(name);
+            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
+            _ = Operations.RequestAsync(handle.Node, peer, tensorName, token, new Completion(done, doneData));
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_register", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeRegister(nint node, byte* name, tp_tensor_view* tensor, delegate* unmanaged[Cdecl]<nint, void> release, nint releaseData)
+    {
+        try
+        {
+            NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
+            string tensorName = RequireName(name);
+            TensorData data = TensorViews.ToTensor(tensor, release, releaseData, out LentMemory lent);
+            // If this throws (e.g. the node is shut down) nothing was registered and the caller keeps its memory.
+            handle.Register(tensorName, data, lent);
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_unregister", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeUnregister(nint node, byte* name, int* removed)
+    {
+        try
+        {
+            bool result = Handles.Get<NodeHandle>(node, nameof(node)).Unregister(RequireName(name));
+            if (removed is not null)
+            {
+                *removed = result ? 1 : 0;
+            }
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_try_receive", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeTryReceive(nint node, nint* tensor)
+    {
+        try
+        {
+            TensorNode tensorNode = Handles.Get<NodeHandle>(node, nameof(node)).Node;
+            if (tensor is null)
+            {
+                throw new ArgumentNullException(nameof(tensor), "tensor is NULL.");
+            }
+            *tensor = 0;
+            if (!tensorNode.TryReceive(out ReceivedTensor? received))
+            {
+                return (int)tp_status.TP_EMPTY;
+            }
+            *tensor = NewTensorHandle(received.Name, received.Sender, received.Data);
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_receive", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeReceive(nint node, nint cancel, delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, nint doneData)
+    {
+        try
+        {
+            NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
+            RequireCompletion(done);
+            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
+            _ = Operations.ReceiveAsync(handle.Node, token, new Completion(done, doneData));
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_shutdown", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeShutdown(nint node)
+    {
+        try
+        {
+            Handles.Get<NodeHandle>(node, nameof(node)).Shutdown();
+            return (int)tp_status.TP_OK;
+        }
+        catch (Exception e)
+        {
+            return Errors.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_free", CallConvs = [typeof(CallConvCdecl)])]
+    private static void NodeFree(nint node)
+    {
+        try
+        {
+            Handles.Free<NodeHandle>(node)?.Shutdown();
+        }
+        catch (Exception e)
+        {
+            Errors.Fail(e);
+        }
+    }
+
+    private static void RequireCompletion(delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done)
+    {
+        if (done is null)
+        {
+            throw new ArgumentNullException(nameof(done), "done (the completion callback) is NULL.");
+        }
+    }
+
+    private static string RequireName(byte* name)
+    {
+        string text = NativeText.Read(name, nameof(name));
+        return text.Length == 0 ? throw new ArgumentException("The tensor name is empty.", nameof(name)) : text;
+    }
+}
