@@ -93,9 +93,8 @@ internal static class GrpcRun
         for (int offset = 0; offset < tensor.Length; offset += GrpcTuning.ChunkSize)
         {
             ReadOnlyMemory<byte> slice = tensor.Slice(offset, Math.Min(GrpcTuning.ChunkSize, tensor.Length - offset));
-            // Wrapping is safe: the array is not written while the call runs, and saves a copy per chunk.
-            ByteString data = GrpcTuning.UnsafeWrap ? UnsafeByteOperations.UnsafeWrap(slice) : ByteString.CopyFrom(slice.Span);
-            await call.RequestStream.WriteAsync(new Chunk { Data = data }, cancellationToken);
+            // Wrapping saves a copy per chunk (ByteString.CopyFrom), and is safe: nothing writes the array meanwhile.
+            await call.RequestStream.WriteAsync(new Chunk { Data = UnsafeByteOperations.UnsafeWrap(slice) }, cancellationToken);
         }
         await call.RequestStream.CompleteAsync();
         CheckAck(await call.ResponseAsync, tensor.Length);

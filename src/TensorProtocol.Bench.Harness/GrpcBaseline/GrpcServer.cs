@@ -32,7 +32,6 @@ internal static class GrpcServer
         {
             kestrel.Limits.Http2.InitialConnectionWindowSize = GrpcTuning.WindowSize;
             kestrel.Limits.Http2.InitialStreamWindowSize = GrpcTuning.WindowSize;
-            kestrel.Limits.Http2.MaxFrameSize = GrpcTuning.MaxFrameSize;
             kestrel.Listen(IPAddress.Loopback, port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
