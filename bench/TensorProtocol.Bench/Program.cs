@@ -1,139 +1,85 @@
 using System.Globalization;
-using TensorProtocol.Bench.Client;
-using TensorProtocol.Bench.Targets;
+using TensorProtocol.Bench;
 
-namespace TensorProtocol.Bench;
+// The bench executable: argument parsing and the plain-text report around the harness library, which
+// `tensorp bench` shares. The harness re-executes this program with hidden --child/--port options for its
+// client and server child processes.
 
-/// <summary>
-/// Loopback benchmark of the registered transports and of the tensor node's push and pull, in three kinds of
-/// process, all this executable: the driver (no mode) runs a <c>client</c> child per target, and each client runs
-/// the <c>server</c> child it measures against.
-/// </summary>
-internal static class Program
+const int UsageError = 2;
+string usage =
+    $"""
+    usage: TensorProtocol.Bench [--quick] [--json FILE] [--transport NAME]... [--size SIZE]...
+
+      --quick           smaller runs (64 MiB and 256 MiB pushes, fewer round trips and connects)
+      --json FILE       also write the results to FILE as JSON
+      --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", BenchHarness.TargetNames)}
+      --size SIZE       push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeatable; default: 64MiB and 1GiB
+    """;
+
+var options = new BenchOptions();
+var transports = new List<string>();
+var sizes = new List<long>();
+string? jsonPath = null, childRole = null;
+int port = 0;
+try
 {
-    private const int UsageError = 2;
-
-    private static string Usage =>
-        $"""
-        usage: TensorProtocol.Bench [--quick] [--json FILE] [--transport NAME]...
-
-          --quick           smaller runs (256 MiB bulk, fewer round trips and connects)
-          --json FILE       also write the results to FILE as JSON
-          --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", TargetRegistry.All.Select(t => t.Name))}
-
-        internal modes, started by the benchmark itself:
-          TensorProtocol.Bench client --transport NAME [--quick]
-          TensorProtocol.Bench server --transport NAME [--port N] [--quick]
-        """;
-
-    public static async Task<int> Main(string[] args)
+    for (int i = 0; i < args.Length; i++)
     {
-        try
+        switch (args[i])
         {
-            return args switch
-            {
-                ["server", .. var rest] => await RunServerAsync(rest),
-                ["client", .. var rest] => await RunClientAsync(rest),
-                _ => await RunDriverAsync(args),
-            };
-        }
-        catch (UsageException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{Usage}");
-            return UsageError;
+            case BenchArguments.Quick:
+                options = options with { Quick = true };
+                break;
+            case BenchArguments.Json:
+                jsonPath = ValueOf(args, ref i);
+                break;
+            case BenchArguments.Transport:
+                string name = ValueOf(args, ref i);
+                transports.Add(BenchHarness.IsTarget(name) ? name : throw new UsageException($"unknown transport '{name}'"));
+                break;
+            case BenchArguments.Size:
+                string size = ValueOf(args, ref i);
+                sizes.Add(BenchSizes.TryParse(size, out long bytes) ? bytes : throw new UsageException($"bad size '{size}'"));
+                break;
+            case BenchArguments.Child:
+                childRole = ValueOf(args, ref i);
+                break;
+            case BenchArguments.Port:
+                string value = ValueOf(args, ref i);
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > ushort.MaxValue)
+                {
+                    throw new UsageException($"bad port '{value}'");
+                }
+                break;
+            case "-h" or "--help":
+                Console.WriteLine(usage);
+                return 0;
+            default:
+                throw new UsageException($"unknown argument '{args[i]}'");
         }
     }
-
-    private static async Task<int> RunDriverAsync(string[] args)
-    {
-        bool quick = false;
-        string? jsonPath = null;
-        var targets = new List<IBenchTarget>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--quick":
-                    quick = true;
-                    break;
-                case "--json":
-                    jsonPath = ValueOf(args, ref i);
-                    break;
-                case "--transport":
-                    IBenchTarget target = FindTarget(ValueOf(args, ref i));
-                    if (!targets.Contains(target))
-                    {
-                        targets.Add(target);
-                    }
-                    break;
-                case "-h" or "--help":
-                    Console.WriteLine(Usage);
-                    return 0;
-                default:
-                    throw new UsageException($"unknown argument '{args[i]}'");
-            }
-        }
-        return await Driver.RunAsync(targets.Count > 0 ? targets : TargetRegistry.All, quick, jsonPath);
-    }
-
-    private static async Task<int> RunClientAsync(string[] args)
-    {
-        IBenchTarget? target = null;
-        bool quick = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--transport":
-                    target = FindTarget(ValueOf(args, ref i));
-                    break;
-                case "--quick":
-                    quick = true;
-                    break;
-                default:
-                    throw new UsageException($"unknown client argument '{args[i]}'");
-            }
-        }
-        return await ClientMode.RunAsync(
-            target ?? throw new UsageException("client needs --transport"),
-            quick ? RunSettings.Quick : RunSettings.Full);
-    }
-
-    private static async Task<int> RunServerAsync(string[] args)
-    {
-        IBenchTarget? target = null;
-        int port = 0;
-        bool quick = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--transport":
-                    target = FindTarget(ValueOf(args, ref i));
-                    break;
-                case "--port":
-                    string value = ValueOf(args, ref i);
-                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > ushort.MaxValue)
-                    {
-                        throw new UsageException($"bad port '{value}'");
-                    }
-                    break;
-                case "--quick":
-                    quick = true;
-                    break;
-                default:
-                    throw new UsageException($"unknown server argument '{args[i]}'");
-            }
-        }
-        return await (target ?? throw new UsageException("server needs --transport"))
-            .RunServerAsync(port, quick ? RunSettings.Quick : RunSettings.Full);
-    }
-
-    private static string ValueOf(string[] args, ref int i) =>
-        ++i < args.Length ? args[i] : throw new UsageException($"{args[i - 1]} needs a value");
-
-    private static IBenchTarget FindTarget(string name) =>
-        TargetRegistry.Find(name) ?? throw new UsageException($"unknown transport '{name}'");
-
-    private sealed class UsageException(string message) : Exception(message);
 }
+catch (UsageException e)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{usage}");
+    return UsageError;
+}
+
+options = options with { Transports = transports, Sizes = sizes };
+if (childRole is not null)
+{
+    return await BenchHarness.RunChildAsync(options, childRole, transports.SingleOrDefault() ?? "", port);
+}
+
+BenchReport report = await BenchHarness.RunAsync(options);
+report.WriteText(Console.Out);
+if (jsonPath is not null)
+{
+    report.WriteJson(jsonPath);
+}
+return report.FailedTransports.Count == 0 ? 0 : 1;
+
+static string ValueOf(string[] args, ref int i) =>
+    ++i < args.Length ? args[i] : throw new UsageException($"{args[i - 1]} needs a value");
+
+internal sealed class UsageException(string message) : Exception(message);

@@ -14,6 +14,7 @@ root.Subcommands.Add(ListenCommand.Create(common));
 root.Subcommands.Add(SendCommand.Create(common));
 root.Subcommands.Add(ServeCommand.Create(common));
 root.Subcommands.Add(PullCommand.Create(common));
+root.Subcommands.Add(BenchCommand.Create(common));
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is not HelpAction)

@@ -12,26 +12,22 @@ internal static class TransportRun
         IBenchTransport transport, RunSettings settings, string label, CancellationToken cancellationToken)
     {
         await using ServerProcess server = await ServerProcess.StartAsync(transport.Name, settings, cancellationToken);
-        Progress(label, $"server at {server.EndpointInfo}");
+        ChildLog.Progress(label, $"server at {server.EndpointInfo}");
 
-        Progress(label, $"bulk {settings.BulkBytes / Mib:0} MiB");
-        BulkThroughput.Result bulk = await BulkThroughput.MeasureAsync(
-            transport, server, settings.BulkBytes, settings.BulkWarmupBytes, cancellationToken);
+        IReadOnlyList<BulkResult> bulk = await BulkThroughput.MeasureAsync(transport, server, settings, label, cancellationToken);
 
-        Progress(label, $"4 KiB round trips x{settings.RttIterations}");
+        ChildLog.Progress(label, $"4 KiB round trips x{settings.RttIterations}");
         RoundTripLatency.Result rtt = await RoundTripLatency.MeasureAsync(
             transport, server.EndpointInfo, settings.RttWarmup, settings.RttIterations, cancellationToken);
 
-        Progress(label, $"cold connects x{settings.ColdIterations}");
+        ChildLog.Progress(label, $"cold connects x{settings.ColdIterations}");
         double coldMs = await ColdConnect.MeasureMedianMillisecondsAsync(
             transport, server.EndpointInfo, settings.ColdWarmup, settings.ColdIterations, cancellationToken);
 
         // Read while the server is still alive; VmHWM covers every phase above, in both processes.
         return new TransportResult(
-            transport.Name, bulk.MibPerSecond, rtt.P50Microseconds, rtt.P99Microseconds, coldMs, bulk.CpuSecondsPerGib,
+            transport.Name, bulk, rtt.P50Microseconds, rtt.P99Microseconds, coldMs,
             ClientPeakRssMib: ProcessStats.PeakRssBytes(Environment.ProcessId) / Mib,
             ServerPeakRssMib: server.PeakRssBytes / Mib);
     }
-
-    private static void Progress(string label, string message) => Console.Error.WriteLine($"{label} {message}");
 }

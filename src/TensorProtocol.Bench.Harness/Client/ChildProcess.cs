@@ -3,9 +3,9 @@ using System.Diagnostics;
 namespace TensorProtocol.Bench.Client;
 
 /// <summary>
-/// This same executable started in another mode, with its stdin/stdout as a line-based channel to it. stderr is
-/// inherited, so a child's diagnostics reach the terminal directly. Children still running when this process exits,
-/// however it exits, are killed with their own children.
+/// This same program started in another role (see <see cref="SelfInvocation"/>), with its stdin/stdout as a
+/// line-based channel to it. stderr is inherited, so a child's diagnostics reach the terminal directly. Children
+/// still running when this process exits, however it exits, are killed with their own children.
 /// </summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
@@ -26,24 +26,10 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public static ChildProcess StartSelf(string label, IEnumerable<string> args)
     {
-        var startInfo = new ProcessStartInfo
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        };
-        // The apphost when there is one, else `dotnet <this.dll>`.
-        string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot tell which executable is running.");
-        startInfo.FileName = self;
-        if (string.Equals(Path.GetFileNameWithoutExtension(self), "dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            startInfo.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
-        }
-        foreach (string arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
+        ProcessStartInfo startInfo = SelfInvocation.StartInfo(args);
+        startInfo.UseShellExecute = false;
+        startInfo.RedirectStandardInput = true;
+        startInfo.RedirectStandardOutput = true;
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {label}.");
         KillOnExit.Add(process);
         return new ChildProcess(process, label);

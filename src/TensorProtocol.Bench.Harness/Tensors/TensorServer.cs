@@ -20,15 +20,18 @@ internal static class TensorServer
         await using TensorNode node = await TensorNode.StartAsync(new TensorNodeOptions
         {
             LocalEndPoint = new IPEndPoint(IPAddress.Loopback, port),
-            MaxTensorBytes = settings.BulkBytes + Slack,
-            // The warm-up tensor may not be drained yet when the measured one arrives.
-            ReceiveMemoryBudget = settings.BulkBytes + settings.BulkWarmupBytes + Slack,
+            MaxTensorBytes = settings.LargestBulk + Slack,
+            // The previous tensor may not be drained yet when the next one arrives.
+            ReceiveMemoryBudget = 2 * Math.Max(settings.LargestBulk, settings.BulkWarmupBytes) + Slack,
             ReceiveQueueCapacity = 1024,
         });
         if (operation == TensorOperation.Pull)
         {
             // Only the pull server holds the big tensors, so they do not inflate the push server's peak RSS.
-            node.Register(BenchTensors.Bulk, BenchTensors.Random(settings.BulkBytes));
+            foreach (long bytes in settings.BulkSizes)
+            {
+                node.Register(BenchTensors.Bulk(bytes), BenchTensors.Random(bytes));
+            }
             node.Register(BenchTensors.Warmup, BenchTensors.Random(settings.BulkWarmupBytes));
         }
         node.Register(BenchTensors.Small, BenchTensors.Random(Protocol.EchoMessageSize));

@@ -28,8 +28,8 @@ internal sealed class TensorNodeTarget(TensorOperation operation) : IBenchTarget
 /// <summary>The tensors both sides agree on: names the server registers, sizes the client moves.</summary>
 internal static class BenchTensors
 {
-    /// <summary>The measured bulk tensor (<see cref="RunSettings.BulkBytes"/>).</summary>
-    public const string Bulk = "bulk";
+    /// <summary>The name of the measured bulk tensor of <paramref name="bytes"/> (one of <see cref="RunSettings.BulkSizes"/>).</summary>
+    public static string Bulk(long bytes) => "bulk-" + BenchSizes.Format(bytes);
 
     /// <summary>The bulk warm-up tensor (<see cref="RunSettings.BulkWarmupBytes"/>).</summary>
     public const string Warmup = "warmup";

@@ -8,7 +8,7 @@ namespace TensorProtocol.Bench.Tensors;
 /// All measurements of a tensor target, by a client node against a server process of its own, through the same
 /// measurement loops and process statistics as the stream transports:
 /// <list type="bullet">
-/// <item>MiB/s and CPU: one bulk tensor pushed (timed until <see cref="TensorNode.SendAsync(NodeTicket, string, TensorData, CancellationToken)"/>
+/// <item>MiB/s and CPU: one bulk tensor per size pushed (timed until <see cref="TensorNode.SendAsync(NodeTicket, string, TensorData, CancellationToken)"/>
 /// completes, i.e. the tensor is in the server's queue) or pulled, on the already pooled connection.</item>
 /// <item>rtt: a 4 KiB tensor pushed (acknowledged) or pulled over the pooled connection.</item>
 /// <item>cold: a freshly started client node (new identity, new socket, so a full handshake) pushes or pulls its
@@ -24,23 +24,22 @@ internal static class TensorRun
     {
         await using ServerProcess server = await ServerProcess.StartAsync(name, settings, cancellationToken);
         NodeTicket ticket = NodeTicket.Parse(server.EndpointInfo);
-        Progress(label, $"server node {ticket.NodeId}");
+        ChildLog.Progress(label, $"server node {ticket.NodeId}");
 
-        BulkThroughput.Result bulk;
+        IReadOnlyList<BulkResult> bulk;
         RoundTripLatency.Result rtt;
         TensorData small = BenchTensors.Random(Protocol.EchoMessageSize);
         await using (TensorNode node = await TensorNode.StartAsync(ClientOptions(), cancellationToken))
         {
-            Progress(label, $"bulk {settings.BulkBytes / Mib:0} MiB");
-            bulk = await MeasureBulkAsync(node, ticket, operation, server, settings, cancellationToken);
+            bulk = await MeasureBulkAsync(node, ticket, operation, server, settings, label, cancellationToken);
 
-            Progress(label, $"4 KiB {(operation == TensorOperation.Push ? "pushes" : "pulls")} x{settings.RttIterations}");
+            ChildLog.Progress(label, $"4 KiB {(operation == TensorOperation.Push ? "pushes" : "pulls")} x{settings.RttIterations}");
             rtt = await RoundTripLatency.MeasureAsync(
                 ct => TransferAsync(node, ticket, operation, BenchTensors.Small, small, ct),
                 settings.RttWarmup, settings.RttIterations, cancellationToken);
         }
 
-        Progress(label, $"cold nodes x{settings.ColdIterations}");
+        ChildLog.Progress(label, $"cold nodes x{settings.ColdIterations}");
         double coldMs = await ColdConnect.MeasureMedianMillisecondsAsync(
             async ct =>
             {
@@ -60,26 +59,32 @@ internal static class TensorRun
 
         // Read while the server is still alive; VmHWM covers every phase above, in both processes.
         return new TransportResult(
-            name, bulk.MibPerSecond, rtt.P50Microseconds, rtt.P99Microseconds, coldMs, bulk.CpuSecondsPerGib,
+            name, bulk, rtt.P50Microseconds, rtt.P99Microseconds, coldMs,
             ClientPeakRssMib: ProcessStats.PeakRssBytes(Environment.ProcessId) / Mib,
             ServerPeakRssMib: server.PeakRssBytes / Mib);
     }
 
     private static TensorNodeOptions ClientOptions() => new() { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
 
-    private static async Task<BulkThroughput.Result> MeasureBulkAsync(
+    private static async Task<IReadOnlyList<BulkResult>> MeasureBulkAsync(
         TensorNode node, NodeTicket ticket, TensorOperation operation, ServerProcess server, RunSettings settings,
-        CancellationToken cancellationToken)
+        string label, CancellationToken cancellationToken)
     {
         // For a push the client holds the tensors; for a pull the server registered them.
         TensorData? warmup = operation == TensorOperation.Push ? BenchTensors.Random(settings.BulkWarmupBytes) : null;
-        TensorData? bulk = operation == TensorOperation.Push ? BenchTensors.Random(settings.BulkBytes) : null;
 
         // The warm-up transfer also dials the pooled connection: the handshake is the cold measurement's business.
         await TransferAsync(node, ticket, operation, BenchTensors.Warmup, warmup, cancellationToken);
-        BulkThroughput.Sample sample = await BulkThroughput.TimeAsync(
-            server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk, bulk, ct), cancellationToken);
-        return BulkThroughput.Result.Of(settings.BulkBytes, sample);
+        var results = new List<BulkResult>();
+        foreach (long bytes in settings.BulkSizes)
+        {
+            ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
+            TensorData? bulk = operation == TensorOperation.Push ? BenchTensors.Random(bytes) : null;
+            BulkThroughput.Sample sample = await BulkThroughput.TimeAsync(
+                server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk(bytes), bulk, ct), cancellationToken);
+            results.Add(sample.ToResult(bytes));
+        }
+        return results;
     }
 
     /// <summary>Pushes <paramref name="tensor"/> as <paramref name="name"/>, or pulls the server's <paramref name="name"/> (then <paramref name="tensor"/> is unused).</summary>
@@ -99,6 +104,4 @@ internal static class TensorRun
             }
         }
     }
-
-    private static void Progress(string label, string message) => Console.Error.WriteLine($"{label} {message}");
 }

@@ -14,27 +14,35 @@ internal static class BulkThroughput
     private const double Mib = 1 << 20;
     private const double Gib = 1 << 30;
 
-    public readonly record struct Result(double MibPerSecond, double CpuSecondsPerGib)
+    /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
+    public readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu)
     {
-        public static Result Of(long bytes, Sample sample) =>
-            new(bytes / Mib / sample.Elapsed.TotalSeconds, (sample.ClientCpu + sample.ServerCpu).TotalSeconds / (bytes / Gib));
+        public BulkResult ToResult(long bytes) =>
+            new(bytes, bytes / Mib / Elapsed.TotalSeconds, (ClientCpu + ServerCpu).TotalSeconds / (bytes / Gib));
     }
 
-    /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
-    public readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu);
-
-    public static async Task<Result> MeasureAsync(
-        IBenchTransport transport, ServerProcess server, long bytes, long warmupBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// A warm-up transfer, then one timed transfer per size of <paramref name="settings"/>, smallest first, each on
+    /// a connection of its own.
+    /// </summary>
+    public static async Task<IReadOnlyList<BulkResult>> MeasureAsync(
+        IBenchTransport transport, ServerProcess server, RunSettings settings, string label, CancellationToken cancellationToken)
     {
         // One pinned buffer, filled once with random bytes (so nothing on the path can compress it) and sent over
         // and over: the sender allocates nothing per chunk.
         byte[] chunk = GC.AllocateUninitializedArray<byte>(Protocol.BulkChunkSize, pinned: true);
         Random.Shared.NextBytes(chunk);
 
-        // A short transfer first, so JIT tiering and socket buffer growth are not billed to the measured one.
-        await TransferAsync(transport, server, chunk, warmupBytes, cancellationToken);
-        Sample sample = await TransferAsync(transport, server, chunk, bytes, cancellationToken);
-        return Result.Of(bytes, sample);
+        // A short transfer first, so JIT tiering and socket buffer growth are not billed to the measured ones.
+        await TransferAsync(transport, server, chunk, settings.BulkWarmupBytes, cancellationToken);
+        var results = new List<BulkResult>();
+        foreach (long bytes in settings.BulkSizes)
+        {
+            ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
+            Sample sample = await TransferAsync(transport, server, chunk, bytes, cancellationToken);
+            results.Add(sample.ToResult(bytes));
+        }
+        return results;
     }
 
     /// <summary>

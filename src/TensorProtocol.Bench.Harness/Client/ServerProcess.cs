@@ -23,10 +23,14 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public long PeakRssBytes => ProcessStats.PeakRssBytes(_child.Id);
 
-    /// <summary>Starts <c>server --transport NAME --port 0</c> (plus <c>--quick</c> for quick runs) and waits for its <c>listening:</c> line.</summary>
+    /// <summary>Starts <c>--child server --transport NAME --port 0</c> with the run's settings and waits for its <c>listening:</c> line.</summary>
     public static async Task<ServerProcess> StartAsync(string transportName, RunSettings settings, CancellationToken cancellationToken)
     {
-        string[] args = ["server", "--transport", transportName, "--port", "0", .. settings.IsQuick ? ["--quick"] : Array.Empty<string>()];
+        string[] args =
+        [
+            BenchArguments.Child, BenchArguments.ServerRole, BenchArguments.Transport, transportName, BenchArguments.Port, "0",
+            .. settings.ToArguments(),
+        ];
         ChildProcess child = ChildProcess.StartSelf($"[{transportName} server]", args);
         try
         {
