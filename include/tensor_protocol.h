@@ -7,13 +7,17 @@
  *   calling thread's tp_last_error() describes it; nothing is ever thrown or aborted across the boundary.
  * - Strings are UTF-8 and NUL-terminated. Strings the library returns stay valid as the function says.
  * - Handles (tp_node, tp_tensor, tp_cancel) are opaque and freed with their *_free function, exactly once.
- * - Asynchronous operations (send, request, receive) return at once. When they return TP_OK their completion
- *   callback is called exactly once, later, on a library thread (never inside the initiating call); when they
- *   return an error the callback is never called.
+ * - Asynchronous operations (send, request, receive) return at once. When they return TP_OK their outcome is
+ *   delivered exactly once, later, never inside the initiating call: by calling their completion callback on a
+ *   library thread or, when the callback is NULL, as an event on the node's completion queue (tp_queue, below:
+ *   made for event loops, it runs no caller code on library threads). When they return an error, nothing is
+ *   delivered.
  * - Memory handed to the library by pointer (tp_tensor_view.data) is read in place, never copied: the caller keeps
  *   it alive and unchanged until the library calls the matching tp_release_fn, which it does exactly once, on a
  *   library thread, when it will never touch that memory again (for a send: after the completion callback or
- *   around it; for a registered tensor: once it is replaced or unregistered and no peer is still reading it).
+ *   around it; for a registered tensor: once it is replaced or unregistered and no peer is still reading it). With a
+ *   NULL tp_release_fn and a non-NULL release_data, a TP_EVENT_RELEASE event carrying release_data goes to the node's
+ *   completion queue instead; with both NULL, the caller is not told (its memory must outlive the node).
  * - Thread safety: every function may be called from any thread.
  */
 #ifndef TENSOR_PROTOCOL_H
@@ -62,6 +66,7 @@ typedef enum tp_dtype {
 typedef struct tp_node tp_node;
 typedef struct tp_tensor tp_tensor;
 typedef struct tp_cancel tp_cancel;
+typedef struct tp_queue tp_queue;
 
 /* Called once when the library no longer needs memory the caller lent it. */
 typedef void (*tp_release_fn)(void *user_data);
@@ -121,6 +126,20 @@ typedef struct tp_tensor_info {
     int32_t metadata_count;
 } tp_tensor_info;
 
+/* An outcome taken from a completion queue. */
+typedef enum tp_event_kind {
+    TP_EVENT_COMPLETION = 0,          /* an operation ended: status, error, tensor as for tp_completion_fn */
+    TP_EVENT_RELEASE = 1              /* the library let go of lent memory: user_data is the release_data */
+} tp_event_kind;
+
+typedef struct tp_event {
+    uint64_t user_data;               /* the operation's done_data, or the memory's release_data */
+    int32_t kind;                     /* a tp_event_kind */
+    int32_t status;
+    tp_tensor *tensor;                /* owned by the taker (tp_tensor_free); NULL if none */
+    const char *error;                /* NULL on success; valid until the next tp_queue_poll on this queue */
+} tp_event;
+
 int32_t tp_abi_version(void);
 
 /* The message of the last error on this thread; valid until the next library call on this thread. Never NULL. */
@@ -161,6 +180,19 @@ int32_t tp_tensor_get_info(const tp_tensor *tensor, tp_tensor_info *info);
 /* Metadata entry index (0 <= index < metadata_count); the strings live as long as the tensor. */
 int32_t tp_tensor_get_metadata(const tp_tensor *tensor, int32_t index, const char **key, const char **value);
 void tp_tensor_free(tp_tensor *tensor);
+
+/* ---- completion queues ---- */
+/* A queue whose file descriptor (an eventfd; do not read or close it) is readable while events wait: add it to an
+   event loop (epoll, asyncio's add_reader) and call tp_queue_poll when it fires. */
+int32_t tp_queue_create(tp_queue **queue, int32_t *fd);
+/* Move up to capacity waiting events into events; *count = how many (0 when none). Never blocks. */
+int32_t tp_queue_poll(tp_queue *queue, tp_event *events, int32_t capacity, int32_t *count);
+/* Block until an event waits or timeout_ms pass (-1 = no limit); *ready = 1 if one waits. */
+int32_t tp_queue_wait(tp_queue *queue, int32_t timeout_ms, int32_t *ready);
+/* Free the queue; events still in it are dropped (their tensors freed). Detach it from nodes first. */
+void tp_queue_free(tp_queue *queue);
+/* Operations of this node started with a NULL callback report to queue (NULL detaches). */
+int32_t tp_node_set_queue(tp_node *node, tp_queue *queue);
 
 /* ---- cancellation ---- */
 int32_t tp_cancel_create(tp_cancel **cancel);

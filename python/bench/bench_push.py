@@ -36,7 +36,8 @@ def percentile(sorted_values, fraction):
 def run_csharp(bench_dll: Path, quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "cs.json"
-        args = [shutil.which("dotnet"), str(bench_dll), "--transport", "tensorp-push", "--json", str(out)]
+        size = "256MiB" if quick else "1GiB"  # only the size the Python side measures
+        args = [shutil.which("dotnet"), str(bench_dll), "--transport", "tensorp-push", "--size", size, "--json", str(out)]
         subprocess.run(args + (["--quick"] if quick else []), check=True, stdout=subprocess.DEVNULL, timeout=1800)
         [result] = json.loads(out.read_text())["results"]
         return {"mib_s": result["mib_s"], "p50_us": result["rtt_4k_p50_us"], "p99_us": result["rtt_4k_p99_us"],
@@ -44,10 +45,11 @@ def run_csharp(bench_dll: Path, quick: bool) -> dict:
 
 
 class Server:
-    """The harness's tensorp-push server child: prints `listening: TICKET`, runs until its stdin closes."""
+    """The harness's tensorp-push server child (the hidden `--child server` role): prints `listening: TICKET`, runs
+    until its stdin closes."""
 
     def __init__(self, bench_dll: Path, quick: bool):
-        args = [shutil.which("dotnet"), str(bench_dll), "server", "--transport", "tensorp-push", "--port", "0"]
+        args = [shutil.which("dotnet"), str(bench_dll), "--child", "server", "--transport", "tensorp-push", "--port", "0"]
         self.process = subprocess.Popen(args + (["--quick"] if quick else []), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
         for line in self.process.stdout:

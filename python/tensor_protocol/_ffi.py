@@ -87,6 +87,19 @@ class tp_tensor_info(Structure):
     ]
 
 
+class tp_event(Structure):
+    _fields_ = [
+        ("user_data", c_uint64),
+        ("kind", c_int32),
+        ("status", c_int32),
+        ("tensor", c_void_p),
+        ("error", c_char_p),
+    ]
+
+
+TP_EVENT_COMPLETION = 0
+TP_EVENT_RELEASE = 1
+
 tp_release_fn = CFUNCTYPE(None, c_void_p)
 tp_completion_fn = CFUNCTYPE(None, c_void_p, c_int32, c_char_p, c_void_p)
 
@@ -111,6 +124,11 @@ _SIGNATURES = {
     "tp_tensor_get_info": (c_int32, [c_void_p, POINTER(tp_tensor_info)]),
     "tp_tensor_get_metadata": (c_int32, [c_void_p, c_int32, POINTER(c_char_p), POINTER(c_char_p)]),
     "tp_tensor_free": (None, [c_void_p]),
+    "tp_queue_create": (c_int32, [POINTER(c_void_p), POINTER(c_int32)]),
+    "tp_queue_poll": (c_int32, [c_void_p, POINTER(tp_event), c_int32, POINTER(c_int32)]),
+    "tp_queue_wait": (c_int32, [c_void_p, c_int32, POINTER(c_int32)]),
+    "tp_queue_free": (None, [c_void_p]),
+    "tp_node_set_queue": (c_int32, [c_void_p, c_void_p]),
     "tp_cancel_create": (c_int32, [POINTER(c_void_p)]),
     "tp_cancel_trigger": (c_int32, [c_void_p]),
     "tp_cancel_free": (None, [c_void_p]),

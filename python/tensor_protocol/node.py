@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Callable, Iterable
 from . import _ffi
 from ._buffers import LentBuffer, loans, release_callback
 from ._completions import Cancel, completion_callback, waiters
+from ._events import EventQueue
 from .errors import OperationTimeoutError, ShutdownError, check, error_for
 from .tensor import ReceivedTensor, TensorData, from_native
 
@@ -51,6 +52,10 @@ def as_tensor_data(tensor: Any) -> TensorData:
     if module.startswith("numpy"):
         return TensorData.from_numpy(tensor)
     raise TypeError(f"expected TensorData, a numpy array or a torch tensor, not {type(tensor).__name__}")
+
+
+_NO_COMPLETION = _ffi.tp_completion_fn()  # NULL: the outcome goes to the node's queue
+_NO_RELEASE = _ffi.tp_release_fn()
 
 
 class _View:
@@ -130,6 +135,7 @@ class TensorNode:
         handle = ctypes.c_void_p()
         check(_ffi.lib.tp_node_create(ctypes.byref(options), ctypes.byref(handle)))
         self._handle = handle.value
+        self._events = EventQueue(self._handle)
         self._stash: collections.deque[ReceivedTensor] = collections.deque()  # arrived for a cancelled wait
         self._registered: dict[str, int] = {}
         self._closed = False
@@ -147,11 +153,23 @@ class TensorNode:
         if self._handle and not self._closed:
             self._closed = True
             check(_ffi.lib.tp_node_shutdown(self._handle))
+            # Every pending operation has now reported to the queue. Settle them here unless another thread's
+            # event loop watches the queue (it will, on its own thread).
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            watcher = self._events._loop
+            if watcher is None or watcher is running or watcher.is_closed():
+                self._events.drain()
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
         if handle and _ffi is not None and _ffi.lib is not None:
             _ffi.lib.tp_node_free(handle)
+            events = getattr(self, "_events", None)
+            if events is not None:
+                events.close()
 
     async def __aenter__(self) -> "TensorNode":
         self._start()
@@ -206,11 +224,18 @@ class TensorNode:
     async def send_tensor(self, addr: str, name: str, tensor: Any) -> None:  # the PyO3 API's name
         await self.send_tensor_direct(addr, name, tensor)
 
-    def _send_starter(self, addr: str, name: str, tensor: Any) -> Callable[[int, int], int]:
+    def _send_starter(self, addr: str, name: str, tensor: Any) -> Callable[[int, int, bool], int]:
         view = _View(as_tensor_data(tensor))
         ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
 
-        def start(cancel: int, key: int) -> int:
+        def start(cancel: int, key: int, queued: bool) -> int:
+            if queued:  # outcome and release both come back through the node's queue
+                lent = self._events.lend(view.lent)
+                status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), _NO_RELEASE,
+                                               lent, cancel, _NO_COMPLETION, key)
+                if status < 0:
+                    self._events.take_back(lent)
+                return status
             lent = view.lend()
             status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), release_callback,
                                            lent, cancel, completion_callback, key)
@@ -239,9 +264,10 @@ class TensorNode:
         """Pulls the tensor a peer registered under ``name``; TensorNotFoundError if it has none."""
         return await self._await(self._request_starter(addr, name))
 
-    def _request_starter(self, addr: str, name: str) -> Callable[[int, int], int]:
+    def _request_starter(self, addr: str, name: str) -> Callable[[int, int, bool], int]:
         ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
-        return lambda cancel, key: _ffi.lib.tp_node_request(handle, ticket, tensor_name, cancel, completion_callback, key)
+        return lambda cancel, key, queued: _ffi.lib.tp_node_request(
+            handle, ticket, tensor_name, cancel, _NO_COMPLETION if queued else completion_callback, key)
 
     # ---- receive ----
     async def receive_tensor(self) -> ReceivedTensor | None:
@@ -270,9 +296,10 @@ class TensorNode:
         except asyncio.TimeoutError:
             return self._try_receive() if self._stash else None
 
-    def _receive_starter(self) -> Callable[[int, int], int]:
+    def _receive_starter(self) -> Callable[[int, int, bool], int]:
         handle = self._live_handle()
-        return lambda cancel, key: _ffi.lib.tp_node_receive(handle, cancel, completion_callback, key)
+        return lambda cancel, key, queued: _ffi.lib.tp_node_receive(
+            handle, cancel, _NO_COMPLETION if queued else completion_callback, key)
 
     async def tensors(self) -> AsyncIterator[ReceivedTensor]:
         """Every received tensor as it arrives, until the node shuts down."""
@@ -306,29 +333,37 @@ class TensorNode:
 
     def _settle(self, future: asyncio.Future, outcome, keep_late: bool) -> None:
         status, message, tensor = outcome
-        if future.done():  # the awaiting task was cancelled
+        try:
+            if future.done():  # the awaiting task was cancelled
+                self._keep_or_free(tensor, keep_late)
+            elif status == _ffi.TP_OK:
+                future.set_result(from_native(tensor) if tensor else None)
+            else:
+                future.set_exception(error_for(status, message or ""))
+        except RuntimeError:  # the future's loop is closed: nobody will ever look
             self._keep_or_free(tensor, keep_late)
-        elif status == _ffi.TP_OK:
-            future.set_result(from_native(tensor) if tensor else None)
-        else:
-            future.set_exception(error_for(status, message or ""))
 
-    async def _await(self, start: Callable[[int, int], int], keep_late: bool = False):
+    async def _await(self, start: Callable[[int, int, bool], int], keep_late: bool = False):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        queued = self._events.usable_from(loop)
+        if queued:
+            key = self._events.add_waiter(lambda outcome: self._settle(future, outcome, keep_late))
+            discard = self._events.discard_waiter
+        else:
+            def waiter(outcome):
+                try:
+                    loop.call_soon_threadsafe(self._settle, future, outcome, keep_late)
+                except RuntimeError:  # the loop is closed: nobody will ever look
+                    self._keep_or_free(outcome[2], keep_late)
 
-        def waiter(outcome):
-            try:
-                loop.call_soon_threadsafe(self._settle, future, outcome, keep_late)
-            except RuntimeError:  # the loop is closed: nobody will ever look
-                self._keep_or_free(outcome[2], keep_late)
-
-        key = waiters.add(waiter)
+            key = waiters.add(waiter)
+            discard = waiters.discard
         cancel = Cancel()
         try:
-            status = start(cancel.handle, key)
+            status = start(cancel.handle, key, queued)
             if status < 0:
-                waiters.discard(key)
+                discard(key)
                 check(status)
             try:
                 return await future
@@ -356,7 +391,7 @@ class TensorNode:
         key = waiters.add(waiter)
         cancel = Cancel()
         try:
-            status = start(cancel.handle, key)
+            status = start(cancel.handle, key, False)
             if status < 0:
                 waiters.discard(key)
                 check(status)

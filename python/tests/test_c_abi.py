@@ -35,6 +35,7 @@ def test_ctypes_mirrors_match_the_header(tmp_path):
         "tp_node_options": _ffi.tp_node_options,
         "tp_tensor_view": _ffi.tp_tensor_view,
         "tp_tensor_info": _ffi.tp_tensor_info,
+        "tp_event": _ffi.tp_event,
     }
     lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "tensor_protocol.h"', 'int main(void) {']
     for name, mirror in structs.items():

@@ -12,17 +12,15 @@ internal sealed unsafe class LentMemory : MemoryManager<byte>
 {
     private readonly byte* _pointer;
     private readonly int _length;
-    private readonly delegate* unmanaged[Cdecl]<nint, void> _release;
-    private readonly nint _releaseData;
+    private readonly ReleaseTarget _release;
     private int _references = 1; // the lender's
     private int _returned;
 
-    public LentMemory(void* pointer, int length, delegate* unmanaged[Cdecl]<nint, void> release, nint releaseData)
+    public LentMemory(void* pointer, int length, ReleaseTarget release)
     {
         _pointer = (byte*)pointer;
         _length = length;
         _release = release;
-        _releaseData = releaseData;
     }
 
     /// <summary>The lender's reference is no longer needed (the send ended, the registration was withdrawn). Idempotent.</summary>
@@ -66,12 +64,6 @@ internal sealed unsafe class LentMemory : MemoryManager<byte>
         {
             return;
         }
-        if (_release is null)
-        {
-            return;
-        }
-        // Unpin runs on the QUIC loop thread when the peer acknowledges the last bytes; the release callback may
-        // block (ctypes takes the GIL), so it never runs there.
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state._release(state._releaseData), this, preferLocal: false);
+        _release.Notify();
     }
 }

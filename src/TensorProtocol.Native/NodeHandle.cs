@@ -9,6 +9,9 @@ internal sealed class NodeHandle
 
     public TensorNode Node { get; }
 
+    /// <summary>Where operations started without a callback report (<c>tp_node_set_queue</c>).</summary>
+    public CompletionQueue? Queue { get; set; }
+
     public void Register(string name, TensorData tensor, LentMemory memory)
     {
         LentMemory? previous;

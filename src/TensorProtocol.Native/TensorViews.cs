@@ -10,9 +10,9 @@ internal static unsafe class TensorViews
 
     /// <summary>
     /// Validates the view and wraps its memory without copying. On success the returned <see cref="LentMemory"/>
-    /// owns the obligation to call <paramref name="release"/>; on an exception nothing was taken.
+    /// owns the obligation to notify <paramref name="release"/>; on an exception nothing was taken.
     /// </summary>
-    public static TensorData ToTensor(tp_tensor_view* view, delegate* unmanaged[Cdecl]<nint, void> release, nint releaseData, out LentMemory lent)
+    public static TensorData ToTensor(tp_tensor_view* view, ReleaseTarget release, out LentMemory lent)
     {
         if (view is null)
         {
@@ -51,7 +51,7 @@ internal static unsafe class TensorViews
         var tensorMetadata = new TensorMetadata(dtype, new ReadOnlySpan<long>(view->shape, view->rank), view->requires_grad != 0, metadata);
         // If the length disagrees with the shape this throws and the unused LentMemory is dropped: the caller keeps
         // ownership and learns it from the return code, never from the release callback.
-        var memory = new LentMemory(view->data, (int)view->data_len, release, releaseData);
+        var memory = new LentMemory(view->data, (int)view->data_len, release);
         var tensor = new TensorData(tensorMetadata, memory.Memory);
         lent = memory;
         return tensor;

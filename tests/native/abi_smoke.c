@@ -132,6 +132,37 @@ int main(void) {
     CHECK(tp_node_send(a, ticket, "x", &view, on_release, NULL, NULL, NULL, NULL) == TP_ERR_INVALID_ARGUMENT, "no completion");
     CHECK(never.calls == 0 && release_calls == 2, "no callback for refused calls");
 
+    /* Completion queue: with NULL callbacks, outcomes and releases arrive as events on the node's queue. */
+    CHECK(tp_node_send(a, ticket, "x", &view, NULL, (void *)7, NULL, NULL, (void *)8) == TP_ERR_INVALID_ARGUMENT,
+          "NULL callbacks need a queue");
+    tp_queue *queue = NULL;
+    int32_t fd = -1;
+    CHECK(tp_queue_create(&queue, &fd) == TP_OK && fd >= 0, "queue create");
+    CHECK(tp_node_set_queue(a, queue) == TP_OK, "set queue");
+    CHECK(tp_node_send(a, ticket, "queued", &view, NULL, (void *)7, NULL, NULL, (void *)8) == TP_OK, "queued send");
+    CHECK(tp_node_request(a, ticket, "nope", NULL, NULL, (void *)9) == TP_OK, "queued request");
+    int completions = 0, releases = 0, not_found = 0;
+    for (int round = 0; round < 100 && (completions < 2 || releases < 1); round++) {
+        int32_t ready = 0, count = 0;
+        CHECK(tp_queue_wait(queue, 20000, &ready) == TP_OK && ready == 1, "queue wait");
+        tp_event events[8];
+        CHECK(tp_queue_poll(queue, events, 8, &count) == TP_OK, "queue poll");
+        for (int i = 0; i < count; i++) {
+            if (events[i].kind == TP_EVENT_RELEASE) { releases++; CHECK(events[i].user_data == 7, "release data"); }
+            else if (events[i].user_data == 8) { completions++; CHECK(events[i].status == TP_OK && !events[i].error, "queued send ok"); }
+            else if (events[i].user_data == 9) { completions++; not_found = events[i].status == TP_ERR_NOT_FOUND && events[i].error; }
+        }
+    }
+    CHECK(completions == 2 && releases == 1 && not_found, "queue events: %d %d %d", completions, releases, not_found);
+    CHECK(tp_node_try_receive(b, &got) == TP_OK, "queued tensor arrived");
+    tp_tensor_free(got);
+    int32_t ready = 1, count = 1;
+    tp_event none[1];
+    CHECK(tp_queue_poll(queue, none, 1, &count) == TP_OK && count == 0, "queue empty");
+    CHECK(tp_queue_wait(queue, 0, &ready) == TP_OK && ready == 0, "queue not ready");
+    CHECK(tp_node_set_queue(a, NULL) == TP_OK, "detach queue");
+    tp_queue_free(queue);
+
     /* A pending receive is cancelled by its token; shutdown fails later calls with TP_ERR_SHUTDOWN. */
     tp_cancel *cancel = NULL;
     CHECK(tp_cancel_create(&cancel) == TP_OK, "cancel create");

@@ -111,14 +111,14 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done);
+            RequireCompletion(done, handle);
             // Everything that can be checked without the network is checked here, so a bad ticket, name or tensor
             // is a return code and nothing is dialed.
             NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
             string tensorName = RequireName(name);
             CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            TensorData data = TensorViews.ToTensor(tensor, release, releaseData, out LentMemory lent);
-            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, lent, token, new Completion(done, doneData));
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemory lent);
+            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, lent, token, new Completion(done, doneData, handle.Queue));
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -135,11 +135,11 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done);
+            RequireCompletion(done, handle);
             NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
             string tensorName = RequireName(name);
             CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            _ = Operations.RequestAsync(handle.Node, peer, tensorName, token, new Completion(done, doneData));
+            _ = Operations.RequestAsync(handle.Node, peer, tensorName, token, new Completion(done, doneData, handle.Queue));
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -155,7 +155,7 @@ internal static unsafe partial class Exports
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
             string tensorName = RequireName(name);
-            TensorData data = TensorViews.ToTensor(tensor, release, releaseData, out LentMemory lent);
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemory lent);
             // If this throws (e.g. the node is shut down) nothing was registered and the caller keeps its memory.
             handle.Register(tensorName, data, lent);
             return (int)tp_status.TP_OK;
@@ -214,9 +214,9 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done);
+            RequireCompletion(done, handle);
             CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            _ = Operations.ReceiveAsync(handle.Node, token, new Completion(done, doneData));
+            _ = Operations.ReceiveAsync(handle.Node, token, new Completion(done, doneData, handle.Queue));
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -252,11 +252,11 @@ internal static unsafe partial class Exports
         }
     }
 
-    private static void RequireCompletion(delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done)
+    private static void RequireCompletion(delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, NodeHandle node)
     {
-        if (done is null)
+        if (done is null && node.Queue is null)
         {
-            throw new ArgumentNullException(nameof(done), "done (the completion callback) is NULL.");
+            throw new ArgumentNullException(nameof(done), "done (the completion callback) is NULL and the node has no completion queue.");
         }
     }
 
