@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import itertools
+import threading
 from typing import Callable
 
 from . import _ffi
@@ -37,20 +38,21 @@ class EventQueue:
         self._waiters: dict[int, Callable[[Outcome], None]] = {}
         self._loans: dict[int, LentBuffer] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._switch = threading.Lock()
         self._events = (_ffi.tp_event * _BATCH)()
         self._count = ctypes.c_int32()
 
     # ---- bookkeeping, on the watching loop's thread ----
     def usable_from(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Whether an operation awaited on ``loop`` can report here (one loop watches at a time)."""
+        """Whether an operation awaited on ``loop`` can report here. One loop watches at a time; it stops watching
+        (on its own thread) once nothing is pending, and only then may another loop take over."""
         if self._loop is loop:
             return True
-        if self._loop is None or not self._busy() or self._loop.is_closed():
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(self.fd)
-            self._loop = loop
-            loop.add_reader(self.fd, self.drain)
-            return True
+        with self._switch:
+            if self._loop is None or self._loop.is_closed():  # a closed loop took its reader with it
+                self._loop = loop
+                loop.add_reader(self.fd, self.drain)
+                return True
         return False
 
     def add_waiter(self, settle: Callable[[Outcome], None]) -> int:
@@ -97,23 +99,42 @@ class EventQueue:
                     _ffi.lib.tp_tensor_free(outcome[2])
             if count < _BATCH:
                 break
-        if not self._busy() and self._loop is not None:
-            # Idle: stop watching, so a finished event loop holds no reader for a queue that stays quiet.
-            if not self._loop.is_closed():
-                self._loop.remove_reader(self.fd)
-            self._loop = None
+        if not self._busy():
+            # Idle: stop watching (from the watching loop's own thread), so a finished event loop holds no reader
+            # for a queue that stays quiet and another loop may take over.
+            with self._switch:
+                loop, self._loop = self._loop, None
+                if loop is not None and not loop.is_closed():
+                    loop.remove_reader(self.fd)
 
     def close(self) -> None:
-        """After the node is shut down: settle what is left (release lent memory) and free the queue."""
-        handle, self.handle = self.handle, None
+        """After the node is freed: settle what is left (releases of lent memory), stop watching, free the queue.
+        The reader is removed on the watching loop's own thread, before the descriptor is closed."""
+        with self._switch:
+            loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                try:
+                    loop.call_soon_threadsafe(self._close_now)
+                    return
+                except RuntimeError:
+                    pass  # closed meanwhile: nothing watches any more
+        self._close_now()
+
+    def _close_now(self) -> None:
+        handle = self.handle
         if not handle:
             return
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.remove_reader(self.fd)
-        self._loop = None
-        self.handle = handle
         self.drain()
-        self.handle = None
+        with self._switch:
+            loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(self.fd)
         for key in list(self._loans):
             self.take_back(key)
+        self.handle = None
         _ffi.lib.tp_queue_free(handle)

@@ -172,3 +172,47 @@ def test_memory_refused_by_the_library_is_not_leaked(nodes):
         node.blocking.send_tensor_direct("tensorp1-bad", "x", tp.TensorData(array, [16], "uint8", False))
     assert len(_buffers.loans) == before
     array.extend(b"x")
+
+
+def test_async_sends_release_lent_memory_through_the_queue(nodes):
+    sender, receiver = nodes(), nodes()
+    array = bytearray(1 << 20)
+
+    async def scenario():
+        for _ in range(5):
+            await sender.send_tensor_direct(receiver.ticket, "b", tp.TensorData(array, [1 << 20], "uint8", False))
+        sender.shutdown()  # every pin is gone once it returns; the queued releases are drained here
+
+    run(scenario())
+    assert not sender._events._loans and not sender._events._waiters
+    array.extend(b"x")  # no buffer export left
+
+
+def test_node_awaited_from_two_event_loops(nodes):
+    """A second loop on another thread while the first has work pending falls back to callbacks; both complete."""
+    import threading
+    sender, receiver = nodes(), nodes(receive_queue_capacity=4096)
+    errors = []
+
+    def other_loop():
+        async def sends():
+            for i in range(50):
+                await sender.send_tensor_direct(receiver.ticket, f"t{i}", np.arange(8))
+        try:
+            asyncio.run(sends())
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    async def scenario():
+        thread = threading.Thread(target=other_loop)
+        thread.start()
+        for i in range(50):
+            await sender.send_tensor_direct(receiver.ticket, f"m{i}", np.arange(8))
+        await asyncio.get_running_loop().run_in_executor(None, thread.join, 60)
+
+    run(scenario())
+    assert not errors
+    names = set()
+    while (got := receiver.blocking.receive_tensor()) is not None:
+        names.add(got.name)
+    assert len(names) == 100
