@@ -44,8 +44,8 @@ class EventQueue:
 
     # ---- bookkeeping, on the watching loop's thread ----
     def usable_from(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Whether an operation awaited on ``loop`` can report here. One loop watches at a time; it stops watching
-        (on its own thread) once nothing is pending, and only then may another loop take over."""
+        """Whether an operation awaited on ``loop`` can report here. One loop watches at a time, until it is closed;
+        then the next loop to ask takes over."""
         if self._loop is loop:
             return True
         with self._switch:
@@ -99,13 +99,8 @@ class EventQueue:
                     _ffi.lib.tp_tensor_free(outcome[2])
             if count < _BATCH:
                 break
-        if not self._busy():
-            # Idle: stop watching (from the watching loop's own thread), so a finished event loop holds no reader
-            # for a queue that stays quiet and another loop may take over.
-            with self._switch:
-                loop, self._loop = self._loop, None
-                if loop is not None and not loop.is_closed():
-                    loop.remove_reader(self.fd)
+        # The reader stays registered while idle: adding and removing it per operation would cost more than the
+        # whole rest of the Python side. Another loop takes over once this one is closed (asyncio.run closes it).
 
     def close(self) -> None:
         """After the node is freed: settle what is left (releases of lent memory), stop watching, free the queue.
