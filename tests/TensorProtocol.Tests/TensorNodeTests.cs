@@ -315,13 +315,27 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
-    public async Task ReceiveMemoryBudget_RefusesWhatWouldNotFit()
+    public async Task ReceiveMemoryBudget_RefusesWhatWouldNotFitNow_AsQueueFull()
     {
         await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
         await using TensorNode sender = await StartNodeAsync();
-        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "big", Floats(1 << 19, 1), Timeout()));
+        await sender.SendAsync(receiver.Ticket, "first", Floats(150_000, 1), Timeout()); // 600 kB of the 1 MiB
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "second", Floats(150_000, 2), Timeout()));
         Assert.Equal(TensorErrorKind.QueueFull, e.Kind);
+        Assert.True(receiver.TryReceive(out _)); // frees the budget
+        await sender.SendAsync(receiver.Ticket, "second", Floats(150_000, 2), Timeout());
+    }
+
+    [Fact]
+    public async Task ReceiveMemoryBudget_RefusesWhatCouldNeverFit_AsTooLarge()
+    {
+        // MaxTensorBytes stays at its 16 GiB default: the smaller budget is the limit.
+        await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
+        await using TensorNode sender = await StartNodeAsync();
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "big", Floats(1 << 19, 1), Timeout()));
+        Assert.Equal(TensorErrorKind.TooLarge, e.Kind);
         await sender.SendAsync(receiver.Ticket, "small", Floats(1000, 1), Timeout());
+        Assert.Equal(1, receiver.QueuedCount);
     }
 
     [Fact]
