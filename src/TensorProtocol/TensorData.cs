@@ -251,7 +251,8 @@ public sealed partial class TensorData : IDisposable
     /// Releases native memory this tensor owns: a received payload above 2 GiB, or the memory given to
     /// <see cref="FromNativeMemory"/> (its owner is disposed). A send still in flight keeps the memory until it no
     /// longer reads it. Tensors over arrays or a file reader's mapping own nothing: for them this does nothing.
-    /// Afterwards, reading an owned payload throws <see cref="ObjectDisposedException"/>.
+    /// Afterwards the payload must not be used; once its memory is released, reading it throws
+    /// <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
     {

@@ -30,7 +30,8 @@ internal sealed unsafe class PayloadBuffer : IDisposable
 
     private readonly byte[]? _array;
     private readonly NativeBuffer? _native;
-    private long _prefaulted;
+    private long _prefaultEnd;
+    private Task _prefaulted = Task.CompletedTask;
     private bool _detached;
 
     private PayloadBuffer(long length, byte[]? array, NativeBuffer? native)
@@ -44,6 +45,9 @@ internal sealed unsafe class PayloadBuffer : IDisposable
 
     /// <summary>Whether the payload goes to native memory (too large for an array).</summary>
     public bool IsNative => _native is not null;
+
+    /// <summary>Completes when the pre-faulting requested so far is done (it holds native memory until then).</summary>
+    internal Task Prefaulted => _prefaulted;
 
     /// <summary>Allocates an uninitialized destination of <paramref name="length"/> bytes; nothing is committed yet.</summary>
     /// <exception cref="InsufficientMemoryException">The system refused a native mapping.</exception>
@@ -102,12 +106,12 @@ internal sealed unsafe class PayloadBuffer : IDisposable
     /// <summary>Queues population of the pages up to <paramref name="end"/> not requested yet.</summary>
     private void PrefaultThrough(long end)
     {
-        if (Length < PrefaultThreshold || end <= _prefaulted || !OperatingSystem.IsLinux())
+        if (Length < PrefaultThreshold || end <= _prefaultEnd || !OperatingSystem.IsLinux())
         {
             return;
         }
-        long begin = _prefaulted;
-        _prefaulted = end;
+        long begin = _prefaultEnd;
+        _prefaultEnd = end;
         // madvise wants page-aligned ranges: cover the page-aligned interior (the edges fault normally).
         long first = _array is not null ? (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array)) : (long)_native!.Pointer;
         long start = (first + begin + 4095) & ~4095L;
@@ -120,15 +124,17 @@ internal sealed unsafe class PayloadBuffer : IDisposable
         bool added = false;
         _native?.DangerousAddRef(ref added);
         // Safe to race with the writer: populating never changes data. An array is on the large object heap, which the
-        // GC does not move, and the work item keeps it alive. On kernels without MADV_POPULATE_WRITE the call fails and
-        // changes nothing.
-        ThreadPool.UnsafeQueueUserWorkItem(static state =>
+        // GC does not move, and the work keeps it alive. On kernels without MADV_POPULATE_WRITE the call fails and
+        // changes nothing. Windows run one after another, in order: one thread zeroing pages is enough to stay ahead,
+        // and two would take both cores from the loops.
+        _prefaulted = _prefaulted.ContinueWith(static (previous, boxed) =>
         {
+            var state = ((long Start, long Stop, byte[]? Keep, NativeBuffer? Native, bool Added))boxed!;
             _ = mman.madvise((nint)state.Start, (nuint)(state.Stop - state.Start), mman.MADV_POPULATE_WRITE);
             if (state.Added)
             {
                 state.Native!.DangerousRelease();
             }
-        }, (Start: start, Stop: stop, Keep: _array, Native: _native, Added: added), preferLocal: false);
+        }, (Start: start, Stop: stop, Keep: _array, Native: _native, Added: added), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 }
