@@ -29,6 +29,7 @@ public sealed partial class TensorData : IDisposable
     private readonly ReadOnlySequence<byte> _payload;
     private readonly NativeRegion? _region;
     private readonly bool _ownsRegion;
+    private bool _disposed;
 
     /// <summary>Pairs metadata with a payload of exactly <see cref="TensorMetadata.ByteLength"/> bytes.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="metadata"/> is null.</exception>
@@ -258,9 +259,13 @@ public sealed partial class TensorData : IDisposable
     {
         if (_ownsRegion)
         {
+            Volatile.Write(ref _disposed, true);
             _region!.Handle.Dispose();
         }
     }
+
+    /// <summary>Refuses an owning tensor that was disposed, before any work starts with it.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
 
     /// <summary>A short description such as <c>F32[2, 3]</c>.</summary>
     public override string ToString() => Metadata.ToString();

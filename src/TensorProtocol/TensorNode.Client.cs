@@ -42,12 +42,14 @@ public sealed partial class TensorNode
     /// </param>
     /// <param name="cancellationToken">Cancels the send (the stream is reset).</param>
     /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
+    /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
     /// <exception cref="TensorProtocolException">Refused (NotAllowed, TooLarge, QueueFull), Connection, Timeout, Protocol or Shutdown.</exception>
     public async Task SendAsync(NodeTicket ticket, string name, TensorData tensor, IProgress<TransferProgress>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ticket);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
+        tensor.ThrowIfDisposed();
         ThrowIfShutDown();
         _ = Started;
         RequestHeader request;
@@ -187,16 +189,16 @@ public sealed partial class TensorNode
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Allocates a payload destination; a refused native mapping is this node's failure, not the peer's.</summary>
+    /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
     private static PayloadBuffer AllocatePayload(long length)
     {
         try
         {
             return PayloadBuffer.Allocate(length);
         }
-        catch (InsufficientMemoryException e)
+        catch (OutOfMemoryException e)
         {
-            throw new TensorProtocolException(TensorErrorKind.Io, e.Message, e);
+            throw new TensorProtocolException(TensorErrorKind.Io, $"No memory for a payload of {length} bytes: {e.Message}", e);
         }
     }
 

@@ -116,8 +116,9 @@ public sealed partial class TensorNode
             {
                 payload = PayloadBuffer.Allocate(length);
             }
-            catch (InsufficientMemoryException e)
+            catch (OutOfMemoryException e)
             {
+                // The budget allowed it but the system (or the GC) did not: this node's limit, so retry later.
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, $"no memory for the payload: {e.Message}").ConfigureAwait(false);
                 return;
             }

@@ -349,6 +349,19 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task SendOrRegister_ADisposedNativeTensor_ThrowsObjectDisposed()
+    {
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync();
+        var memory = new NativeAllocation(16);
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [16]), memory.Address, 16, memory);
+        tensor.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => sender.SendAsync(receiver.Ticket, "gone", tensor, Timeout()));
+        Assert.Throws<ObjectDisposedException>(() => sender.Register("gone", tensor));
+        Assert.Equal(0, sender.Dials); // refused before dialing
+    }
+
+    [Fact]
     public async Task IdlePooledConnections_AreClosed()
     {
         await using TensorNode receiver = await StartNodeAsync();

@@ -5,7 +5,9 @@ namespace TensorProtocol.Node;
 
 /// <summary>
 /// Turns the bytes of one transfer into <see cref="TransferProgress"/> reports at a bounded rate: the first one, then
-/// at most one per interval, then the completing one. Callers are thread-pool continuations (never the QUIC loop);
+/// at most one per interval, then the completing one. Only <see cref="Complete"/> reports every byte, so a report
+/// with <see cref="TransferProgress.IsComplete"/> means the transfer succeeded (a push's bytes can all be acknowledged
+/// before the receiver has answered). Callers are thread-pool continuations (never the QUIC loop);
 /// a lock keeps reports in order when a send's acknowledgements and its final answer race. An exception thrown by
 /// the sink stops the reports and is rethrown by <see cref="Complete"/>, so it reaches the transfer's caller instead
 /// of vanishing in a background continuation.
@@ -31,7 +33,10 @@ internal sealed class ProgressReporter
         _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
     }
 
-    /// <summary>A reporter that reports at once (0 of <paramref name="total"/>); null without a progress sink.</summary>
+    /// <summary>
+    /// A reporter that reports at once (0 of <paramref name="total"/>, unless there is nothing to transfer); null
+    /// without a progress sink.
+    /// </summary>
     internal static ProgressReporter? Start(IProgress<TransferProgress>? progress, long total, long startTimestamp, TimeSpan interval)
     {
         if (progress is null)
@@ -39,7 +44,10 @@ internal sealed class ProgressReporter
             return null;
         }
         var reporter = new ProgressReporter(progress, total, startTimestamp, interval);
-        reporter.Report(Stopwatch.GetTimestamp());
+        if (total > 0)
+        {
+            reporter.Report(Stopwatch.GetTimestamp());
+        }
         return reporter;
     }
 
@@ -54,7 +62,7 @@ internal sealed class ProgressReporter
             }
             _done = Math.Min(_total, _done + bytes);
             long now = Stopwatch.GetTimestamp();
-            if (now - _lastReport >= _intervalTicks)
+            if (_done < _total && now - _lastReport >= _intervalTicks)
             {
                 Report(now);
             }
