@@ -66,6 +66,7 @@ public sealed partial class TensorNode
         ProgressReporter? reporter = ProgressReporter.Start(progress, tensor.ByteLength, start, _options.ProgressInterval);
         await WithConnectionAsync(ticket, async (connection, ct) =>
         {
+            reporter?.Restart();
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
@@ -148,6 +149,7 @@ public sealed partial class TensorNode
         }
         byte[] header = request.ToFrame();
         long start = Stopwatch.GetTimestamp();
+        ProgressReporter? reporter = null;
         return await WithConnectionAsync(ticket, async (connection, ct) =>
         {
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
@@ -166,7 +168,9 @@ public sealed partial class TensorNode
                     throw Refusal(ticket.NodeId, "pull", name, response);
                 }
                 long length = response.Tensor.ByteLength;
-                ProgressReporter? reporter = ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
+                // One reporter across a redial, so reports never go backwards.
+                reporter?.Restart();
+                reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
                 // Checked against MaxTensorBytes by the decoder before this single allocation.
                 using PayloadBuffer payload = AllocatePayload(length);
                 if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))

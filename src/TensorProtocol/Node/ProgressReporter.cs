@@ -70,6 +70,18 @@ internal sealed class ProgressReporter
     }
 
     /// <summary>
+    /// The transfer starts over (a dead pooled connection is redialed once): counting restarts from 0, but nothing is
+    /// reported until the count passes what was reported already, so reports never go backwards.
+    /// </summary>
+    internal void Restart()
+    {
+        lock (_lock)
+        {
+            _done = 0;
+        }
+    }
+
+    /// <summary>
     /// Everything is done: reports the total (unless just reported) and ignores later advances. Throws what the sink
     /// threw, if it did.
     /// </summary>
@@ -89,7 +101,7 @@ internal sealed class ProgressReporter
 
     private void Report(long now)
     {
-        if (_done == _lastReported || _failure is not null)
+        if (_done <= _lastReported || _failure is not null)
         {
             return;
         }
