@@ -349,6 +349,27 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task EmptyTensor_IsPushedAndPulled_WithProgressThatOnlyCompletes()
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        TensorData empty = TensorData.FromArray(Array.Empty<float>(), [0, 3]);
+        var reports = new List<TransferProgress>();
+        var progress = new SynchronousProgress<TransferProgress>(reports.Add);
+
+        await client.SendAsync(server.Ticket, "empty", empty, progress, Timeout());
+        ReceivedTensor pushed = await server.ReceiveAsync(Timeout());
+        Assert.Equal([0L, 3], pushed.Data.Shape.ToArray());
+        server.Register("empty", empty);
+        TensorData pulled = await client.RequestAsync(server.Ticket, "empty", progress, Timeout());
+
+        Assert.Equal(0, pulled.ByteLength);
+        Assert.Equal([0L, 3], pulled.Shape.ToArray());
+        Assert.Equal(2, reports.Count);
+        Assert.All(reports, r => Assert.True(r.IsComplete));
+    }
+
+    [Fact]
     public async Task SendOrRegister_ADisposedNativeTensor_ThrowsObjectDisposed()
     {
         await using TensorNode receiver = await StartNodeAsync();
