@@ -348,6 +348,30 @@ public sealed class TensorNodeTests : NodeTestBase
         Assert.Equal(0, receiver.QueuedCount);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // progress: 8 MiB chunks instead of 64 MiB
+    public async Task SegmentedTensor_IsPushedAndPulled_InOrder(bool withProgress)
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        // Segments that end inside elements and inside chunks, and one of a single byte.
+        byte[] all = new byte[(70 << 20) + 4];
+        new Random(11).NextBytes(all);
+        int[] cuts = [0, 5 << 20, (5 << 20) + 1, (69 << 20) + 3, all.Length];
+        TensorData tensor = TensorData.FromSegments(new TensorMetadata(DType.F32, [all.Length / 4]),
+            [.. cuts.Zip(cuts.Skip(1)).Select(c => (ReadOnlyMemory<byte>)all.AsMemory(c.First, c.Second - c.First))]);
+        IProgress<TransferProgress>? progress = withProgress ? new SynchronousProgress<TransferProgress>(_ => { }) : null;
+
+        await client.SendAsync(server.Ticket, "segments", tensor, progress, Timeout());
+        ReceivedTensor pushed = await server.ReceiveAsync(Timeout());
+        server.Register("segments", tensor);
+        TensorData pulled = await client.RequestAsync(server.Ticket, "segments", progress, Timeout());
+
+        Assert.True(all.AsSpan().SequenceEqual(pushed.Data.Payload.Span));
+        Assert.True(all.AsSpan().SequenceEqual(pulled.Payload.Span));
+    }
+
     [Fact]
     public async Task EmptyTensor_IsPushedAndPulled_WithProgressThatOnlyCompletes()
     {
