@@ -264,6 +264,17 @@ public sealed partial class TensorData : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps the native memory under the payload (owned, or a file reader's mapping) alive for a whole transfer, even
+    /// if the tensor or reader is disposed meanwhile: the transport's pins hold it only chunk by chunk, and between
+    /// two chunks none may be held. Null for managed memory, which the GC keeps alive.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The memory is already released.</exception>
+    internal IDisposable? KeepMemoryAlive() => _region is null ? null : new MemoryLease(_region.Handle);
+
+    /// <summary>Whether the tensor was disposed, or the native memory under it (a reader's mapping) is gone.</summary>
+    internal bool IsReleased => Volatile.Read(ref _disposed) || (_region?.Handle.IsClosed ?? false);
+
     /// <summary>Refuses an owning tensor that was disposed, before any work starts with it.</summary>
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
 

@@ -71,7 +71,7 @@ public sealed partial class TensorNode
             await using (stream.ConfigureAwait(false))
             {
                 // Header and payload go out back to back; the payload is pinned, not copied.
-                Task writes = PayloadWriter.WriteAsync(stream, header, tensor.PayloadSequence, reporter, ct);
+                Task writes = PayloadWriter.WriteAsync(stream, header, tensor, reporter, ct);
                 var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
                 if (response is null)
                 {

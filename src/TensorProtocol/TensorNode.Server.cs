@@ -170,9 +170,15 @@ public sealed partial class TensorNode
             await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"no tensor named '{request.Name}' is registered").ConfigureAwait(false);
             return;
         }
+        if (tensor.IsReleased)
+        {
+            // Disposed (or its file reader closed) while still registered: nothing to serve.
+            await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"the tensor registered as '{request.Name}' was disposed").ConfigureAwait(false);
+            return;
+        }
         byte[] header = new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata).ToFrame();
         // Served without copying: the registered memory is pinned until the puller acknowledged it.
-        await PayloadWriter.WriteAsync(stream, header, tensor.PayloadSequence, progress: null, CancellationToken.None).ConfigureAwait(false);
+        await PayloadWriter.WriteAsync(stream, header, tensor, progress: null, CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task RefuseAsync(QuicStream stream, NodeId peer, string operation, string name, ResponseStatus status, string reason)

@@ -9,6 +9,7 @@ namespace TensorProtocol.Tests;
 /// </summary>
 internal sealed unsafe class NativeAllocation : IDisposable
 {
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposals;
 
     public NativeAllocation(long length)
@@ -23,6 +24,9 @@ internal sealed unsafe class NativeAllocation : IDisposable
 
     public int Disposals => Volatile.Read(ref _disposals);
 
+    /// <summary>Completes on the first <see cref="Dispose"/>, on whatever thread it happens.</summary>
+    public Task Released => _released.Task;
+
     public Span<byte> Span(long offset, int length) => new((byte*)Address + offset, length);
 
     public void Dispose()
@@ -30,6 +34,7 @@ internal sealed unsafe class NativeAllocation : IDisposable
         if (Interlocked.Increment(ref _disposals) == 1)
         {
             NativeMemory.Free((void*)Address);
+            _released.TrySetResult();
         }
     }
 }

@@ -394,6 +394,33 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task DisposingANativeTensorDuringItsSend_DefersTheReleaseUntilTheSendNoLongerReadsIt()
+    {
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync(o => o with { ProgressInterval = TimeSpan.Zero });
+        const int Size = 64 << 20;
+        var memory = new NativeAllocation(Size);
+        new Random(4).NextBytes(memory.Span(0, Size));
+        byte[] expected = memory.Span(0, Size).ToArray();
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [Size]), memory.Address, Size, memory);
+        // Disposed as soon as the first chunk is acknowledged, with the rest still queued or in flight.
+        var progress = new SynchronousProgress<TransferProgress>(p =>
+        {
+            if (p.BytesTransferred > 0)
+            {
+                tensor.Dispose();
+            }
+        });
+
+        await sender.SendAsync(receiver.Ticket, "t", tensor, progress, Timeout());
+
+        ReceivedTensor received = await receiver.ReceiveAsync(Timeout());
+        Assert.True(expected.AsSpan().SequenceEqual(received.Data.Payload.Span));
+        await memory.Released.WaitAsync(TestTimeout); // released once the last write let go of it
+        Assert.Equal(1, memory.Disposals);
+    }
+
+    [Fact]
     public async Task SendOrRegister_ADisposedNativeTensor_ThrowsObjectDisposed()
     {
         await using TensorNode receiver = await StartNodeAsync();
@@ -404,6 +431,20 @@ public sealed class TensorNodeTests : NodeTestBase
         await Assert.ThrowsAsync<ObjectDisposedException>(() => sender.SendAsync(receiver.Ticket, "gone", tensor, Timeout()));
         Assert.Throws<ObjectDisposedException>(() => sender.Register("gone", tensor));
         Assert.Equal(0, sender.Dials); // refused before dialing
+    }
+
+    [Fact]
+    public async Task Pull_OfATensorDisposedWhileRegistered_IsNotFound()
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        var memory = new NativeAllocation(16);
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [16]), memory.Address, 16, memory);
+        server.Register("t", tensor);
+        tensor.Dispose();
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => client.RequestAsync(server.Ticket, "t", Timeout()));
+        Assert.Equal(TensorErrorKind.NotFound, e.Kind);
+        Assert.Contains("was disposed", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -112,9 +112,11 @@ internal sealed unsafe class PayloadBuffer : IDisposable
         }
         long begin = _prefaultEnd;
         _prefaultEnd = end;
-        // madvise wants page-aligned ranges: cover the page-aligned interior (the edges fault normally).
+        // madvise wants page-aligned ranges. Windows meet at a rounded-down boundary, so none is left out; a page the
+        // array shares with its neighbours on the heap may be populated too, which changes nothing for them. The last
+        // partial page faults normally.
         long first = _array is not null ? (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array)) : (long)_native!.Pointer;
-        long start = (first + begin + 4095) & ~4095L;
+        long start = (first + begin) & ~4095L;
         long stop = (first + end) & ~4095L;
         if (stop <= start)
         {
