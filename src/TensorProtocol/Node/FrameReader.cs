@@ -54,9 +54,9 @@ internal sealed class FrameReader(QuicStream stream)
     }
 
     /// <summary>
-    /// Fills <paramref name="payload"/> exactly, in chunks of at most <see cref="ChunkSize"/> bytes (native payloads
-    /// above 2 GiB need several reads anyway; chunks also pace pre-faulting and progress reports); false if the
-    /// stream ended first.
+    /// Fills <paramref name="payload"/> exactly, in reads of at most <see cref="ChunkSize"/> bytes, or
+    /// <see cref="ProgressChunkSize"/> when progress is reported (native payloads above 2 GiB need several reads
+    /// anyway; reads also pace pre-faulting); false if the stream ended first.
     /// </summary>
     internal async ValueTask<bool> ReadPayloadAsync(PayloadBuffer payload, ProgressReporter? progress, CancellationToken cancellationToken)
     {
