@@ -7,6 +7,11 @@ namespace TensorProtocol;
 /// <see cref="TensorNode.RequestAsync(NodeTicket, string, IProgress{TransferProgress}?, CancellationToken)"/>
 /// (bytes received).
 /// </summary>
+/// <remarks>
+/// Reports are made one at a time, in order. <see cref="Progress{T}"/> without a synchronization context hands each
+/// to the thread pool, which may deliver them out of order: keep the largest <see cref="BytesTransferred"/> seen, or
+/// use an <see cref="IProgress{T}"/> that handles the report where it is made.
+/// </remarks>
 /// <param name="BytesTransferred">Payload bytes done so far; never decreases within one transfer.</param>
 /// <param name="TotalBytes">The payload's size.</param>
 /// <param name="Elapsed">Time since the transfer started (for a pull: since the request was sent).</param>
