@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TensorProtocol.Internal;
 using TensorProtocol.Node;
 using TensorProtocol.Quic;
 using TensorProtocol.Wire;
@@ -10,19 +11,45 @@ public sealed partial class TensorNode
 {
     /// <summary>
     /// Pushes <paramref name="tensor"/> to the node behind <paramref name="ticket"/> and completes when that node has
-    /// the whole tensor in its receive queue. The payload is sent without copying.
+    /// the whole tensor in its receive queue. The payload is sent without copying, in any size the receiver accepts.
     /// </summary>
     /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
     /// <exception cref="TensorProtocolException">Refused (NotAllowed, TooLarge, QueueFull), Connection, Timeout, Protocol or Shutdown.</exception>
     public Task SendAsync(string ticket, string name, TensorData tensor, CancellationToken cancellationToken = default) =>
-        SendAsync(NodeTicket.Parse(ticket), name, tensor, cancellationToken);
+        SendAsync(NodeTicket.Parse(ticket), name, tensor, progress: null, cancellationToken);
+
+    /// <inheritdoc cref="SendAsync(NodeTicket, string, TensorData, IProgress{TransferProgress}?, CancellationToken)"/>
+    public Task SendAsync(string ticket, string name, TensorData tensor, IProgress<TransferProgress>? progress, CancellationToken cancellationToken = default) =>
+        SendAsync(NodeTicket.Parse(ticket), name, tensor, progress, cancellationToken);
 
     /// <inheritdoc cref="SendAsync(string, string, TensorData, CancellationToken)"/>
-    public async Task SendAsync(NodeTicket ticket, string name, TensorData tensor, CancellationToken cancellationToken = default)
+    public Task SendAsync(NodeTicket ticket, string name, TensorData tensor, CancellationToken cancellationToken = default) =>
+        SendAsync(ticket, name, tensor, progress: null, cancellationToken);
+
+    /// <summary>
+    /// Pushes <paramref name="tensor"/> to the node behind <paramref name="ticket"/> and completes when that node has
+    /// the whole tensor in its receive queue, reporting the payload bytes the receiver has acknowledged so far.
+    /// </summary>
+    /// <param name="ticket">The receiving node.</param>
+    /// <param name="name">The name the receiver sees.</param>
+    /// <param name="tensor">Sent without copying; its memory must not change until the send completes.</param>
+    /// <param name="progress">
+    /// Told the bytes acknowledged by the receiver: once at the start, then at most once per
+    /// <see cref="TensorNodeOptions.ProgressInterval"/>, and once with every byte when the receiver has the tensor
+    /// (only then, so a report with <see cref="TransferProgress.IsComplete"/> means success). Called from the thread
+    /// pool, one report at a time, never from the transport's thread; an exception it throws fails the send.
+    /// Null for none.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the send (the stream is reset).</param>
+    /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
+    /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
+    /// <exception cref="TensorProtocolException">Refused (NotAllowed, TooLarge, QueueFull), Connection, Timeout, Protocol or Shutdown.</exception>
+    public async Task SendAsync(NodeTicket ticket, string name, TensorData tensor, IProgress<TransferProgress>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ticket);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
+        tensor.ThrowIfDisposed();
         ThrowIfShutDown();
         _ = Started;
         RequestHeader request;
@@ -36,43 +63,76 @@ public sealed partial class TensorNode
         }
         byte[] header = request.ToFrame();
         long start = Stopwatch.GetTimestamp();
+        ProgressReporter? reporter = ProgressReporter.Start(progress, tensor.ByteLength, start, _options.ProgressInterval);
         await WithConnectionAsync(ticket, async (connection, ct) =>
         {
+            reporter?.Restart();
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 // Header and payload go out back to back; the payload is pinned, not copied.
-                Task headerWrite = stream.WriteAsync(header, completeWrites: false, ct).AsTask();
-                Task payloadWrite = stream.WriteAsync(tensor.Payload, completeWrites: true, ct).AsTask();
+                Task writes = PayloadWriter.WriteAsync(stream, header, tensor, reporter, ct);
                 var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
                 if (response is null)
                 {
-                    await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
+                    await Observe(writes).ConfigureAwait(false);
                     throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
                 }
                 if (response.Status != ResponseStatus.Ok)
                 {
                     // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
-                    await Observe(headerWrite, payloadWrite).ConfigureAwait(false);
+                    await Observe(writes).ConfigureAwait(false);
                     throw Refusal(ticket.NodeId, "push", name, response);
                 }
                 // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the payload
                 // stays pinned until they come; a retransmission of it could only be a duplicate the peer drops).
-                _ = Observe(headerWrite, payloadWrite);
+                _ = Observe(writes);
             }
             return true;
         }, cancellationToken).ConfigureAwait(false);
-        _pool!.RecordTransfer(ticket.NodeId, tensor.Payload.Length);
-        _metrics!.Sent(tensor.Payload.Length, Stopwatch.GetElapsedTime(start));
+        _pool!.RecordTransfer(ticket.NodeId, tensor.ByteLength);
+        _metrics!.Sent(tensor.ByteLength, Stopwatch.GetElapsedTime(start));
+        reporter?.Complete();
     }
 
     /// <summary>Fetches the tensor registered as <paramref name="name"/> on the node behind <paramref name="ticket"/>.</summary>
+    /// <remarks>
+    /// A tensor above 2 GiB arrives in native memory that the returned <see cref="TensorData"/> owns: dispose it when
+    /// done to release the memory at once.
+    /// </remarks>
+    /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
     /// <exception cref="TensorProtocolException">NotFound, NotAllowed, TooLarge, Connection, Timeout, Protocol or Shutdown.</exception>
     public Task<TensorData> RequestAsync(string ticket, string name, CancellationToken cancellationToken = default) =>
-        RequestAsync(NodeTicket.Parse(ticket), name, cancellationToken);
+        RequestAsync(NodeTicket.Parse(ticket), name, progress: null, cancellationToken);
+
+    /// <inheritdoc cref="RequestAsync(NodeTicket, string, IProgress{TransferProgress}?, CancellationToken)"/>
+    public Task<TensorData> RequestAsync(string ticket, string name, IProgress<TransferProgress>? progress, CancellationToken cancellationToken = default) =>
+        RequestAsync(NodeTicket.Parse(ticket), name, progress, cancellationToken);
 
     /// <inheritdoc cref="RequestAsync(string, string, CancellationToken)"/>
-    public async Task<TensorData> RequestAsync(NodeTicket ticket, string name, CancellationToken cancellationToken = default)
+    public Task<TensorData> RequestAsync(NodeTicket ticket, string name, CancellationToken cancellationToken = default) =>
+        RequestAsync(ticket, name, progress: null, cancellationToken);
+
+    /// <summary>
+    /// Fetches the tensor registered as <paramref name="name"/> on the node behind <paramref name="ticket"/>,
+    /// reporting the payload bytes received so far.
+    /// </summary>
+    /// <param name="ticket">The serving node.</param>
+    /// <param name="name">The registered name.</param>
+    /// <param name="progress">
+    /// Told the bytes received: once when the peer's answer announces the size, then at most once per
+    /// <see cref="TensorNodeOptions.ProgressInterval"/>, and once with every byte when the tensor is complete and
+    /// checked. Called from the thread pool, one report at a time, never from the transport's thread; an exception it
+    /// throws fails the pull. Null for none.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the pull.</param>
+    /// <remarks>
+    /// A tensor above 2 GiB arrives in native memory that the returned <see cref="TensorData"/> owns: dispose it when
+    /// done to release the memory at once.
+    /// </remarks>
+    /// <exception cref="TicketFormatException">The ticket is malformed (nothing is dialed).</exception>
+    /// <exception cref="TensorProtocolException">NotFound, NotAllowed, TooLarge, Connection, Timeout, Protocol or Shutdown.</exception>
+    public async Task<TensorData> RequestAsync(NodeTicket ticket, string name, IProgress<TransferProgress>? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ticket);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -88,6 +148,8 @@ public sealed partial class TensorNode
             throw new TensorProtocolException(TensorErrorKind.Serialization, e.Message, e);
         }
         byte[] header = request.ToFrame();
+        long start = Stopwatch.GetTimestamp();
+        ProgressReporter? reporter = null;
         return await WithConnectionAsync(ticket, async (connection, ct) =>
         {
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
@@ -105,16 +167,43 @@ public sealed partial class TensorNode
                 {
                     throw Refusal(ticket.NodeId, "pull", name, response);
                 }
+                long length = response.Tensor.ByteLength;
+                // One reporter across a redial, so reports never go backwards.
+                reporter?.Restart();
+                reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
                 // Checked against MaxTensorBytes by the decoder before this single allocation.
-                byte[] payload = Internal.PayloadBuffer.Allocate(checked((int)response.Tensor.ByteLength));
-                if (!await reader.ReadPayloadAsync(payload, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
+                using PayloadBuffer payload = AllocatePayload(length);
+                if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
                 {
                     throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
                 }
-                _pool!.RecordTransfer(ticket.NodeId, payload.Length);
-                return new TensorData(response.Tensor, payload);
+                _pool!.RecordTransfer(ticket.NodeId, length);
+                TensorData tensor = payload.ToTensor(response.Tensor);
+                try
+                {
+                    reporter?.Complete();
+                }
+                catch
+                {
+                    tensor.Dispose();
+                    throw;
+                }
+                return tensor;
             }
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
+    private static PayloadBuffer AllocatePayload(long length)
+    {
+        try
+        {
+            return PayloadBuffer.Allocate(length);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new TensorProtocolException(TensorErrorKind.Io, $"No memory for a payload of {length} bytes: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using TensorProtocol.Internal;
 using TensorProtocol.Node;
 using TensorProtocol.Quic;
 using TensorProtocol.Wire;
@@ -59,7 +60,9 @@ public sealed partial class TensorNode
                 // reservation below would take) forever: keep-alives keep its connection from idling out.
                 using var headerDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 headerDeadline.CancelAfter(_options.RequestTimeout);
-                var (request, error) = await FrameIO.ReadAsync<RequestHeader>(reader, _options.MaxTensorBytes, headerDeadline.Token).ConfigureAwait(false);
+                // A push larger than the whole receive budget could never be queued: TooLarge, not "retry later".
+                long maxPayload = Math.Min(_options.MaxTensorBytes, _options.ReceiveMemoryBudget);
+                var (request, error) = await FrameIO.ReadAsync<RequestHeader>(reader, maxPayload, headerDeadline.Token).ConfigureAwait(false);
                 if (request is null)
                 {
                     await RefuseAsync(stream, peer, "request", "?", error.Status, error.Message).ConfigureAwait(false);
@@ -105,14 +108,24 @@ public sealed partial class TensorNode
             return;
         }
         bool queued = false;
+        PayloadBuffer? payload = null;
         try
         {
             // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
-            byte[] payload = Internal.PayloadBuffer.Allocate(checked((int)length));
+            try
+            {
+                payload = PayloadBuffer.Allocate(length);
+            }
+            catch (OutOfMemoryException e)
+            {
+                // The budget allowed it but the system (or the GC) did not: this node's limit, so retry later.
+                await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, $"no memory for the payload: {e.Message}").ConfigureAwait(false);
+                return;
+            }
             // The reservation holds budget: a sender that stalls (≈ below 1 MiB/s) loses it instead of keeping it.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             payloadDeadline.CancelAfter(_options.RequestTimeout + TimeSpan.FromSeconds(length / (double)(1 << 20)));
-            if (!await reader.ReadPayloadAsync(payload, payloadDeadline.Token).ConfigureAwait(false))
+            if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
                 return;
@@ -122,9 +135,10 @@ public sealed partial class TensorNode
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
                 return;
             }
-            var tensor = new ReceivedTensor(request.Name, new TensorData(metadata, payload), peer);
+            var tensor = new ReceivedTensor(request.Name, payload.ToTensor(metadata), peer);
             if (!_queue.Enqueue(tensor))
             {
+                tensor.Data.Dispose();
                 await RespondAsync(stream, new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down")).ConfigureAwait(false);
                 return;
             }
@@ -135,6 +149,8 @@ public sealed partial class TensorNode
         }
         finally
         {
+            // A payload that did not make it into the queue is freed now (native memory) rather than at a GC.
+            payload?.Dispose();
             if (!queued)
             {
                 _queue.Release(length);
@@ -154,11 +170,15 @@ public sealed partial class TensorNode
             await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"no tensor named '{request.Name}' is registered").ConfigureAwait(false);
             return;
         }
+        if (tensor.IsReleased)
+        {
+            // Disposed (or its file reader closed) while still registered: nothing to serve.
+            await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.NotFound, $"the tensor registered as '{request.Name}' was disposed").ConfigureAwait(false);
+            return;
+        }
         byte[] header = new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata).ToFrame();
         // Served without copying: the registered memory is pinned until the puller acknowledged it.
-        ValueTask headerWrite = stream.WriteAsync(header, completeWrites: false);
-        await stream.WriteAsync(tensor.Payload, completeWrites: true).ConfigureAwait(false);
-        await headerWrite.ConfigureAwait(false);
+        await PayloadWriter.WriteAsync(stream, header, tensor, progress: null, CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task RefuseAsync(QuicStream stream, NodeId peer, string operation, string name, ResponseStatus status, string reason)

@@ -124,11 +124,17 @@ public sealed partial class TensorNode : IAsyncDisposable
         return _pool is null ? ValueTask.FromResult<IReadOnlyList<PeerStatistics>>([]) : _pool.GetStatisticsAsync();
     }
 
-    /// <summary>Makes <paramref name="tensor"/> available to peers' <see cref="RequestAsync(NodeTicket, string, CancellationToken)"/> under <paramref name="name"/> (replacing any earlier one). Served without copying.</summary>
+    /// <summary>
+    /// Makes <paramref name="tensor"/> available to peers' <see cref="RequestAsync(NodeTicket, string, CancellationToken)"/>
+    /// under <paramref name="name"/> (replacing any earlier one). Served without copying, at any size; keep the tensor
+    /// undisposed while it is registered.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
     public void Register(string name, TensorData tensor)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
+        tensor.ThrowIfDisposed();
         ThrowIfShutDown();
         _registered[name] = tensor;
     }

@@ -20,6 +20,12 @@ public sealed record TensorNodeOptions
     /// <summary>The application protocol on the wire (ALPN); both nodes must agree.</summary>
     public const string DefaultApplicationProtocol = "tensorp/1";
 
+    /// <summary>The default <see cref="MaxTensorBytes"/>: 16 GiB, the protocol's default payload limit.</summary>
+    public const long DefaultMaxTensorBytes = WireFormat.DefaultMaxPayloadLength;
+
+    /// <summary>The default <see cref="ReceiveMemoryBudget"/>: 16 GiB, so the largest default tensor fits.</summary>
+    public const long DefaultReceiveMemoryBudget = 16L << 30;
+
     /// <summary>Where the node listens (and dials from). Port 0 picks a free one. Default: all interfaces, IPv4 and IPv6.</summary>
     public IPEndPoint LocalEndPoint { get; init; } = new(IPAddress.IPv6Any, 0);
 
@@ -31,17 +37,25 @@ public sealed record TensorNodeOptions
     /// <summary>The application protocol (ALPN).</summary>
     public string ApplicationProtocol { get; init; } = DefaultApplicationProtocol;
 
-    /// <summary>Largest tensor payload this node accepts (pushed to it, or pulled by it).</summary>
-    public long MaxTensorBytes { get; init; } = Array.MaxLength;
+    /// <summary>
+    /// Largest tensor payload this node accepts, pushed to it or pulled by it; checked against the header before
+    /// anything is allocated. Default: 16 GiB (<see cref="DefaultMaxTensorBytes"/>). A push must also fit the whole
+    /// <see cref="ReceiveMemoryBudget"/>; a larger one is refused as too large.
+    /// </summary>
+    public long MaxTensorBytes { get; init; } = DefaultMaxTensorBytes;
 
     /// <summary>How many received tensors may wait in the queue.</summary>
     public int ReceiveQueueCapacity { get; init; } = 1024;
 
     /// <summary>
-    /// Bytes that received tensors (queued, or arriving) may hold in total. A push that would exceed it is treated
-    /// like a full queue, so senders cannot make the node allocate without bound.
+    /// Bytes that pushed tensors (queued, or arriving) may hold in total; a tensor leaves the budget when the
+    /// application takes it from the queue. A push that would exceed what is left is treated like a full queue, one
+    /// larger than the whole budget is refused as too large, so senders cannot make the node allocate without bound.
+    /// Memory is committed as payload bytes arrive, not when a header announces them. Default: 16 GiB
+    /// (<see cref="DefaultReceiveMemoryBudget"/>), room for one tensor of the default maximum; lower it on machines
+    /// with less memory to spare.
     /// </summary>
-    public long ReceiveMemoryBudget { get; init; } = 4L << 30;
+    public long ReceiveMemoryBudget { get; init; } = DefaultReceiveMemoryBudget;
 
     /// <summary>What a sender experiences when the queue is full.</summary>
     public QueueFullBehavior QueueFullBehavior { get; init; } = QueueFullBehavior.Refuse;
@@ -70,6 +84,12 @@ public sealed record TensorNodeOptions
     /// <summary>Nodes allowed to pull from this node; null allows every authenticated node.</summary>
     public IReadOnlySet<NodeId>? AllowedPullers { get; init; }
 
+    /// <summary>
+    /// The shortest time between two progress reports of one transfer (the first and the completing report are
+    /// always made). Default: 100 ms; zero reports every acknowledged or received chunk (a few MiB).
+    /// </summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Where logs go; the default writes nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -80,10 +100,9 @@ public sealed record TensorNodeOptions
         {
             throw new ArgumentException("An application protocol is required.", nameof(ApplicationProtocol));
         }
-        if (MaxTensorBytes < 0 || MaxTensorBytes > Math.Min(WireFormat.DefaultMaxPayloadLength, Array.MaxLength))
+        if (MaxTensorBytes < 0)
         {
-            // One tensor is one contiguous managed buffer for now; larger ones need segmented payloads.
-            throw new ArgumentOutOfRangeException(nameof(MaxTensorBytes), MaxTensorBytes, $"Must be within 0..{Array.MaxLength} bytes.");
+            throw new ArgumentOutOfRangeException(nameof(MaxTensorBytes), MaxTensorBytes, "Must be 0 or more.");
         }
         if (ReceiveQueueCapacity < 1)
         {
@@ -96,6 +115,10 @@ public sealed record TensorNodeOptions
         if (MaxPooledConnections < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxPooledConnections), MaxPooledConnections, "Must be at least 1.");
+        }
+        if (ProgressInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProgressInterval), ProgressInterval, "Must be zero or more.");
         }
         if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
         {

@@ -75,6 +75,33 @@ public sealed class NodeWireTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Push_Announcing8GiB_IsAcceptedByDefault_SoATruncatedPayloadIsBadRequestNotTooLarge()
+    {
+        // Default limits: 16 GiB per tensor and of receive budget. The node reserves the budget and maps the 8 GiB
+        // (address space only: pages are committed as bytes arrive), then sees the payload end early.
+        await using TensorNode node = await StartNodeAsync();
+        var (endpoint, connection) = await ConnectRawAsync(node);
+        await using (endpoint)
+        {
+            byte[] header = RequestHeader.Push("huge", new TensorMetadata(DType.F32, [2L << 30])).ToFrame();
+            Assert.Equal(ResponseStatus.BadRequest, await ExchangeAsync(connection, [.. header, .. new byte[4096]]));
+            Assert.Equal(0, node.QueuedCount);
+        }
+    }
+
+    [Fact]
+    public async Task Push_AboveTheReceiveBudget_IsTooLargeEvenBelowMaxTensorBytes()
+    {
+        await using TensorNode node = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
+        var (endpoint, connection) = await ConnectRawAsync(node);
+        await using (endpoint)
+        {
+            byte[] header = RequestHeader.Push("big", new TensorMetadata(DType.U8, [(1 << 20) + 1])).ToFrame();
+            Assert.Equal(ResponseStatus.TooLarge, await ExchangeAsync(connection, header));
+        }
+    }
+
+    [Fact]
     public async Task TruncatedPayload_OrTrailingBytes_AreRefused()
     {
         await using TensorNode node = await StartNodeAsync();

@@ -339,13 +339,27 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
-    public async Task ReceiveMemoryBudget_RefusesWhatWouldNotFit()
+    public async Task ReceiveMemoryBudget_RefusesWhatWouldNotFitNow_AsQueueFull()
     {
         await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
         await using TensorNode sender = await StartNodeAsync();
-        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "big", Floats(1 << 19, 1), Timeout()));
+        await sender.SendAsync(receiver.Ticket, "first", Floats(150_000, 1), Timeout()); // 600 kB of the 1 MiB
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "second", Floats(150_000, 2), Timeout()));
         Assert.Equal(TensorErrorKind.QueueFull, e.Kind);
+        Assert.True(receiver.TryReceive(out _)); // frees the budget
+        await sender.SendAsync(receiver.Ticket, "second", Floats(150_000, 2), Timeout());
+    }
+
+    [Fact]
+    public async Task ReceiveMemoryBudget_RefusesWhatCouldNeverFit_AsTooLarge()
+    {
+        // MaxTensorBytes stays at its 16 GiB default: the smaller budget is the limit.
+        await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
+        await using TensorNode sender = await StartNodeAsync();
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "big", Floats(1 << 19, 1), Timeout()));
+        Assert.Equal(TensorErrorKind.TooLarge, e.Kind);
         await sender.SendAsync(receiver.Ticket, "small", Floats(1000, 1), Timeout());
+        Assert.Equal(1, receiver.QueuedCount);
     }
 
     [Fact]
@@ -356,6 +370,105 @@ public sealed class TensorNodeTests : NodeTestBase
         var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "big", Floats(1 << 16, 1), Timeout()));
         Assert.Equal(TensorErrorKind.TooLarge, e.Kind);
         Assert.Equal(0, receiver.QueuedCount);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // progress: 8 MiB chunks instead of 64 MiB
+    public async Task SegmentedTensor_IsPushedAndPulled_InOrder(bool withProgress)
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        // Segments that end inside elements and inside chunks, and one of a single byte.
+        byte[] all = new byte[(70 << 20) + 4];
+        new Random(11).NextBytes(all);
+        int[] cuts = [0, 5 << 20, (5 << 20) + 1, (69 << 20) + 3, all.Length];
+        TensorData tensor = TensorData.FromSegments(new TensorMetadata(DType.F32, [all.Length / 4]),
+            [.. cuts.Zip(cuts.Skip(1)).Select(c => (ReadOnlyMemory<byte>)all.AsMemory(c.First, c.Second - c.First))]);
+        IProgress<TransferProgress>? progress = withProgress ? new SynchronousProgress<TransferProgress>(_ => { }) : null;
+
+        await client.SendAsync(server.Ticket, "segments", tensor, progress, Timeout());
+        ReceivedTensor pushed = await server.ReceiveAsync(Timeout());
+        server.Register("segments", tensor);
+        TensorData pulled = await client.RequestAsync(server.Ticket, "segments", progress, Timeout());
+
+        Assert.True(all.AsSpan().SequenceEqual(pushed.Data.Payload.Span));
+        Assert.True(all.AsSpan().SequenceEqual(pulled.Payload.Span));
+    }
+
+    [Fact]
+    public async Task EmptyTensor_IsPushedAndPulled_WithProgressThatOnlyCompletes()
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        TensorData empty = TensorData.FromArray(Array.Empty<float>(), [0, 3]);
+        var reports = new List<TransferProgress>();
+        var progress = new SynchronousProgress<TransferProgress>(reports.Add);
+
+        await client.SendAsync(server.Ticket, "empty", empty, progress, Timeout());
+        ReceivedTensor pushed = await server.ReceiveAsync(Timeout());
+        Assert.Equal([0L, 3], pushed.Data.Shape.ToArray());
+        server.Register("empty", empty);
+        TensorData pulled = await client.RequestAsync(server.Ticket, "empty", progress, Timeout());
+
+        Assert.Equal(0, pulled.ByteLength);
+        Assert.Equal([0L, 3], pulled.Shape.ToArray());
+        Assert.Equal(2, reports.Count);
+        Assert.All(reports, r => Assert.True(r.IsComplete));
+    }
+
+    [Fact]
+    public async Task DisposingANativeTensorDuringItsSend_DefersTheReleaseUntilTheSendNoLongerReadsIt()
+    {
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync(o => o with { ProgressInterval = TimeSpan.Zero });
+        const int Size = 64 << 20;
+        var memory = new NativeAllocation(Size);
+        new Random(4).NextBytes(memory.Span(0, Size));
+        byte[] expected = memory.Span(0, Size).ToArray();
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [Size]), memory.Address, Size, memory);
+        // Disposed as soon as the first chunk is acknowledged, with the rest still queued or in flight.
+        var progress = new SynchronousProgress<TransferProgress>(p =>
+        {
+            if (p.BytesTransferred > 0)
+            {
+                tensor.Dispose();
+            }
+        });
+
+        await sender.SendAsync(receiver.Ticket, "t", tensor, progress, Timeout());
+
+        ReceivedTensor received = await receiver.ReceiveAsync(Timeout());
+        Assert.True(expected.AsSpan().SequenceEqual(received.Data.Payload.Span));
+        await memory.Released.WaitAsync(TestTimeout); // released once the last write let go of it
+        Assert.Equal(1, memory.Disposals);
+    }
+
+    [Fact]
+    public async Task SendOrRegister_ADisposedNativeTensor_ThrowsObjectDisposed()
+    {
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync();
+        var memory = new NativeAllocation(16);
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [16]), memory.Address, 16, memory);
+        tensor.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => sender.SendAsync(receiver.Ticket, "gone", tensor, Timeout()));
+        Assert.Throws<ObjectDisposedException>(() => sender.Register("gone", tensor));
+        Assert.Equal(0, sender.Dials); // refused before dialing
+    }
+
+    [Fact]
+    public async Task Pull_OfATensorDisposedWhileRegistered_IsNotFound()
+    {
+        await using TensorNode server = await StartNodeAsync();
+        await using TensorNode client = await StartNodeAsync();
+        var memory = new NativeAllocation(16);
+        TensorData tensor = TensorData.FromNativeMemory(new TensorMetadata(DType.U8, [16]), memory.Address, 16, memory);
+        server.Register("t", tensor);
+        tensor.Dispose();
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => client.RequestAsync(server.Ticket, "t", Timeout()));
+        Assert.Equal(TensorErrorKind.NotFound, e.Kind);
+        Assert.Contains("was disposed", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,12 +1,13 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
+using TensorProtocol.Internal;
 
 namespace TensorProtocol.Formats;
 
 /// <summary>
 /// A whole file mapped read-only into memory, with its base pointer acquired once. Payloads handed out by the
-/// readers are <see cref="MappedMemory"/> views of it, valid until <see cref="Dispose"/>.
+/// readers are <see cref="NativeMemorySegment"/> views of it, valid until <see cref="Dispose"/>.
 /// </summary>
 internal sealed unsafe class MappedFile : IDisposable
 {
@@ -81,9 +82,19 @@ internal sealed unsafe class MappedFile : IDisposable
         return new ReadOnlySpan<byte>(_pointer + offset, length);
     }
 
-    /// <summary>A zero-copy view of a range as memory; the caller has checked the range.</summary>
-    public ReadOnlyMemory<byte> Memory(long offset, int length) =>
-        length == 0 ? ReadOnlyMemory<byte>.Empty : new MappedMemory(this, offset, length).Memory;
+    /// <summary>
+    /// A zero-copy tensor over a range: one segment up to 2 GiB, 1 GiB segments beyond, and (for a view as one tensor
+    /// span) where the range lies. The caller has checked the range.
+    /// </summary>
+    public TensorData Tensor(TensorMetadata metadata, long offset)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        long length = metadata.ByteLength;
+        // Pins taken through the segments hold references on the view handle, so the pages stay mapped until the last
+        // of them is released, even if the reader is disposed meanwhile.
+        ReadOnlySequence<byte> payload = PayloadSegments.OverNative(_handle, _pointer + offset, length);
+        return new TensorData(metadata, payload, new NativeRegion(_handle, (nint)(_pointer + offset)), ownsRegion: false);
+    }
 
     public void Dispose()
     {
@@ -92,51 +103,10 @@ internal sealed unsafe class MappedFile : IDisposable
             return;
         }
         _pointer = null;
-        // Pins taken through MappedMemory hold references on the view handle, so the pages stay mapped until the
+        // Pins taken through the segments hold references on the view handle, so the pages stay mapped until the
         // last of them is released; unpinned spans must not be used after this point.
         _handle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
-    }
-
-    private void AddRef()
-    {
-        bool added = false;
-        _handle.DangerousAddRef(ref added);
-    }
-
-    private void Release() => _handle.DangerousRelease();
-
-    /// <summary>A range of the mapping as <see cref="Memory{T}"/>; never backed by an array.</summary>
-    private sealed class MappedMemory(MappedFile file, long offset, int length) : MemoryManager<byte>
-    {
-        // The mapping is read-only: TensorData exposes only ReadOnlyMemory, and writing through a span obtained
-        // with MemoryMarshal.AsMemory would fault.
-        public override Span<byte> GetSpan()
-        {
-            ObjectDisposedException.ThrowIf(file.IsDisposed, file);
-            return new Span<byte>(file._pointer + offset, length);
-        }
-
-        public override MemoryHandle Pin(int elementIndex = 0)
-        {
-            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)length, nameof(elementIndex));
-            ObjectDisposedException.ThrowIf(file.IsDisposed, file);
-            // The reference keeps the view mapped while pinned, even if the reader is disposed meanwhile.
-            file.AddRef();
-            byte* pointer = file._pointer;
-            if (pointer is null)
-            {
-                file.Release();
-                throw new ObjectDisposedException(nameof(MappedFile));
-            }
-            return new MemoryHandle(pointer + offset + elementIndex, pinnable: this);
-        }
-
-        public override void Unpin() => file.Release();
-
-        protected override void Dispose(bool disposing)
-        {
-        }
     }
 }

@@ -12,7 +12,8 @@ namespace TensorProtocol.Formats;
 /// The reader owns the mapping; the payload is valid until <see cref="Dispose"/>, with the same rules as
 /// <see cref="SafetensorsReader"/>. The header is parsed as a Python literal by a small strict parser, never
 /// evaluated. numpy aligns the data to 64 bytes, so the payload can be read in place with
-/// <see cref="TensorData.AsSpan{T}"/>.
+/// <see cref="TensorData.AsSpan{T}"/>. An array above 2 GiB is read too, as 1 GiB segments over the mapping
+/// (<see cref="TensorData.PayloadSequence"/>).
 /// </remarks>
 public sealed class NpyReader : IDisposable
 {
@@ -127,11 +128,7 @@ public sealed class NpyReader : IDisposable
                 $"The data has {dataLength} bytes but dtype {dtype} and shape {TensorMetadata.FormatShape(shape)} need {byteLength} " +
                 $"({count} elements × {dtype.ElementSize} bytes){(dataLength < byteLength ? "; the file is truncated" : "")}.");
         }
-        if (byteLength > int.MaxValue)
-        {
-            throw Error(path, $"The array has {byteLength} bytes; arrays over {int.MaxValue} bytes (2 GiB) cannot be read yet.");
-        }
-        var tensor = new TensorData(new TensorMetadata(dtype, shape), file.Memory(dataStart, (int)byteLength));
+        TensorData tensor = file.Tensor(new TensorMetadata(dtype, shape), dataStart);
         return (new Version(major, minor), tensor);
     }
 

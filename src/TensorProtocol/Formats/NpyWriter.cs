@@ -6,7 +6,7 @@ namespace TensorProtocol.Formats;
 /// <summary>
 /// Writes a tensor as a .npy file: format version 1.0 (2.0 when the header would not fit a 16-bit length), C order,
 /// little-endian, with the data aligned to 64 bytes as numpy writes it. The payload is written straight from its
-/// memory.
+/// memory, segment by segment, at any size.
 /// </summary>
 /// <remarks>
 /// numpy has no dtype for <see cref="DType.BF16"/>, <see cref="DType.F8_E4M3"/> or <see cref="DType.F8_E5M2"/>; such
@@ -21,7 +21,7 @@ public static class NpyWriter
         ArgumentNullException.ThrowIfNull(destination);
         byte[] header = BuildHeader(tensor);
         destination.Write(header);
-        destination.Write(tensor.Payload.Span);
+        PayloadStreamWriter.Write(destination, tensor);
     }
 
     /// <summary>
@@ -36,7 +36,7 @@ public static class NpyWriter
         AtomicFile.Write(path, stream =>
         {
             stream.Write(header);
-            stream.Write(tensor.Payload.Span);
+            PayloadStreamWriter.Write(stream, tensor);
         });
     }
 
@@ -47,7 +47,7 @@ public static class NpyWriter
         ArgumentNullException.ThrowIfNull(destination);
         byte[] header = BuildHeader(tensor);
         await destination.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-        await destination.WriteAsync(tensor.Payload, cancellationToken).ConfigureAwait(false);
+        await PayloadStreamWriter.WriteAsync(destination, tensor, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes the tensor to a file atomically and asynchronously (see the synchronous overload).</summary>
@@ -59,7 +59,7 @@ public static class NpyWriter
         await AtomicFile.WriteAsync(path, async (stream, token) =>
         {
             await stream.WriteAsync(header, token).ConfigureAwait(false);
-            await stream.WriteAsync(tensor.Payload, token).ConfigureAwait(false);
+            await PayloadStreamWriter.WriteAsync(stream, tensor, token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 

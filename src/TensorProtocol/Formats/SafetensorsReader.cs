@@ -20,7 +20,8 @@ namespace TensorProtocol.Formats;
 /// The safetensors format carries only dtype, shape and bytes per tensor, so the tensors have no per-tensor
 /// metadata and do not require gradients; the file-level <c>__metadata__</c> is <see cref="Metadata"/>. Payloads are
 /// aligned as the file places them (writers following the reference implementation align the data area to 8 bytes).
-/// A payload is one <see cref="ReadOnlyMemory{T}"/>, so a tensor over 2 GiB is refused for now.
+/// A tensor up to 2 GiB has its payload in one segment (<see cref="TensorData.Payload"/>); a larger one in 1 GiB
+/// segments (<see cref="TensorData.PayloadSequence"/>), still over the mapping.
 /// </para>
 /// </remarks>
 public sealed class SafetensorsReader : IDisposable
@@ -304,10 +305,6 @@ public sealed class SafetensorsReader : IDisposable
                         $"{range} hold {entry.End - entry.Begin} bytes but dtype {entry.DType} and shape " +
                         $"{TensorMetadata.FormatShape(entry.Shape)} need {byteLength} ({count} elements × {entry.DType.ElementSize} bytes).");
                 }
-                if (byteLength > int.MaxValue)
-                {
-                    throw Error(entry.Name, $"The tensor has {byteLength} bytes; tensors over {int.MaxValue} bytes (2 GiB) cannot be read yet.");
-                }
             }
             // Sorted by position, each non-empty tensor must start at or after the furthest end seen so far.
             Entry[] ordered = [.. entries.OrderBy(e => e.Begin).ThenBy(e => e.End)];
@@ -332,9 +329,7 @@ public sealed class SafetensorsReader : IDisposable
             for (int i = 0; i < ordered.Length; i++)
             {
                 Entry entry = ordered[i];
-                var description = new TensorMetadata(entry.DType, entry.Shape);
-                ReadOnlyMemory<byte> payload = file.Memory(dataStart + entry.Begin, (int)(entry.End - entry.Begin));
-                tensors[i] = new(entry.Name, new TensorData(description, payload));
+                tensors[i] = new(entry.Name, file.Tensor(new TensorMetadata(entry.DType, entry.Shape), dataStart + entry.Begin));
             }
             return tensors;
         }

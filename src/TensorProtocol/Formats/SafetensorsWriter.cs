@@ -8,7 +8,8 @@ namespace TensorProtocol.Formats;
 /// <summary>
 /// Writes tensors in the safetensors format: an 8-byte little-endian header length, a JSON header padded with spaces
 /// so that the data starts at a multiple of 8 bytes, then the payloads, as the reference implementation lays them
-/// out. Payloads are written one after the other straight from their memory, never gathered into one buffer.
+/// out. Payloads (of any size, in any number of segments) are written one after the other straight from their
+/// memory, never gathered into one buffer.
 /// </summary>
 /// <remarks>
 /// Tensors are stored largest element size first, then by name (ordinal), so that every payload is aligned to its
@@ -68,7 +69,7 @@ public static class SafetensorsWriter
         destination.Write(prepared.Header);
         foreach ((_, TensorData tensor) in prepared.Tensors)
         {
-            destination.Write(tensor.Payload.Span);
+            PayloadStreamWriter.Write(destination, tensor);
         }
     }
 
@@ -77,7 +78,7 @@ public static class SafetensorsWriter
         await destination.WriteAsync(prepared.Header, cancellationToken).ConfigureAwait(false);
         foreach ((_, TensorData tensor) in prepared.Tensors)
         {
-            await destination.WriteAsync(tensor.Payload, cancellationToken).ConfigureAwait(false);
+            await PayloadStreamWriter.WriteAsync(destination, tensor, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -143,7 +144,7 @@ public static class SafetensorsWriter
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                offset += tensor.Payload.Length;
+                offset += tensor.ByteLength;
                 writer.WriteNumberValue(offset);
                 writer.WriteEndArray();
                 writer.WriteEndObject();

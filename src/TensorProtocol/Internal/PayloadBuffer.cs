@@ -1,51 +1,142 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using TensorProtocol.Interop;
 
 namespace TensorProtocol.Internal;
 
-/// <summary>Destination buffers for received payloads.</summary>
-internal static partial class PayloadBuffer
+/// <summary>
+/// The destination of one received payload, allocated once after every limit was checked: an array up to
+/// <see cref="Array.MaxLength"/> bytes, else an anonymous mapping (<see cref="NativeBuffer"/>) that the finished tensor
+/// owns. The receiver fills it chunk by chunk (<see cref="Chunk"/>), straight from the QUIC stream.
+/// </summary>
+/// <remarks>
+/// Pages are pre-faulted a little ahead of the writer on a thread-pool thread (madvise MADV_POPULATE_WRITE, which
+/// maps pages writable without touching their contents): otherwise the QUIC loop pays a first-touch page fault (a
+/// zeroed 4 KiB page, slow in VMs) for every 4 KiB it writes — measured at 18.7 % of all samples for a 1 GiB push.
+/// Only a bounded window ahead is populated, so memory is committed as bytes arrive, not when a header merely
+/// announces them: a peer that stalls after a large header holds reserved budget, not resident memory.
+/// </remarks>
+internal sealed unsafe class PayloadBuffer : IDisposable
 {
-    private const int MADV_POPULATE_WRITE = 23; // Linux 5.14+
-    private const int PrefaultThreshold = 8 << 20;
+    /// <summary>Payloads from this size on are pre-faulted; smaller ones are not worth a thread-pool hop.</summary>
+    internal const int PrefaultThreshold = 8 << 20;
 
     /// <summary>
-    /// Allocates an uninitialized payload buffer. For a large one, a thread-pool thread pre-faults its pages
-    /// (madvise MADV_POPULATE_WRITE, which maps pages writable without touching their contents) while the QUIC loop
-    /// fills it: otherwise the loop pays a first-touch page fault (a zeroed 4 KiB page, slow in VMs) for every 4 KiB
-    /// it writes — measured at 18.7 % of all samples for a 1 GiB push.
+    /// How far beyond the chunk being written pages are populated: enough that the populating thread, several times
+    /// faster than the network, stays ahead of the writer.
     /// </summary>
-    internal static unsafe byte[] Allocate(int length)
+    internal const long PrefaultAhead = 64 << 20;
+
+    private readonly byte[]? _array;
+    private readonly NativeBuffer? _native;
+    private long _prefaultEnd;
+    private Task _prefaulted = Task.CompletedTask;
+    private bool _detached;
+
+    private PayloadBuffer(long length, byte[]? array, NativeBuffer? native)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(length);
-        if (length >= PrefaultThreshold && OperatingSystem.IsLinux())
-        {
-            // madvise wants page-aligned ranges: cover the page-aligned interior (the edges fault normally).
-            long first = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-            long aligned = (first + 4095) & ~4095L;
-            nint start = (nint)aligned;
-            long interior = ((first + length) & ~4095L) - aligned;
-            // Safe to race with the writer: populating never changes data. The buffer is on the large object heap,
-            // which the GC does not move. On kernels without MADV_POPULATE_WRITE the call fails and changes nothing.
-            // From the end backwards, in chunks: the writer starts at the front, so the two meet in the middle instead
-            // of faulting the same pages side by side.
-            ThreadPool.UnsafeQueueUserWorkItem(static state =>
-            {
-                const long chunk = 16 << 20; // a multiple of the page size
-                for (long end = state.Length; end > 0; end -= chunk)
-                {
-                    long begin = Math.Max(0, end - chunk);
-                    if (madvise(state.Start + (nint)begin, (nuint)(end - begin), MADV_POPULATE_WRITE) != 0)
-                    {
-                        return;
-                    }
-                }
-            }, (Start: start, Length: interior, Keep: buffer), preferLocal: false);
-        }
-        return buffer;
+        Length = length;
+        _array = array;
+        _native = native;
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-    private static partial int madvise(nint addr, nuint length, int advice);
+    public long Length { get; }
+
+    /// <summary>Whether the payload goes to native memory (too large for an array).</summary>
+    public bool IsNative => _native is not null;
+
+    /// <summary>Completes when the pre-faulting requested so far is done (it holds native memory until then).</summary>
+    internal Task Prefaulted => _prefaulted;
+
+    /// <summary>Allocates an uninitialized destination of <paramref name="length"/> bytes; nothing is committed yet.</summary>
+    /// <exception cref="InsufficientMemoryException">The system refused a native mapping.</exception>
+    public static PayloadBuffer Allocate(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return length <= Array.MaxLength
+            ? new PayloadBuffer(length, GC.AllocateUninitializedArray<byte>((int)length), null)
+            : new PayloadBuffer(length, null, NativeBuffer.Allocate(length));
+    }
+
+    /// <summary>
+    /// The destination for bytes from <paramref name="offset"/>: at most <paramref name="maxLength"/> of them, and
+    /// never across a 1 GiB boundary of native memory (one <see cref="Memory{T}"/> holds at most 2 GiB). Starts
+    /// pre-faulting the window after it.
+    /// </summary>
+    public Memory<byte> Chunk(long offset, int maxLength)
+    {
+        int length = (int)Math.Min(maxLength, Length - offset);
+        Memory<byte> chunk;
+        if (_array is not null)
+        {
+            chunk = _array.AsMemory((int)offset, length);
+        }
+        else
+        {
+            long segmentEnd = (offset / PayloadSegments.NativeSegmentLength + 1) * PayloadSegments.NativeSegmentLength;
+            length = (int)Math.Min(length, segmentEnd - offset);
+            chunk = new NativeMemorySegment(_native!, _native!.Pointer + offset, length).Memory;
+        }
+        PrefaultThrough(Math.Min(Length, offset + length + PrefaultAhead));
+        return chunk;
+    }
+
+    /// <summary>Hands the filled buffer to a tensor, which owns it from then on (native memory is freed with it).</summary>
+    public TensorData ToTensor(TensorMetadata metadata)
+    {
+        _detached = true;
+        if (_array is not null)
+        {
+            return new TensorData(metadata, _array);
+        }
+        ReadOnlySequence<byte> payload = PayloadSegments.OverNative(_native!, _native!.Pointer, Length);
+        return new TensorData(metadata, payload, new NativeRegion(_native, (nint)_native.Pointer), ownsRegion: true);
+    }
+
+    /// <summary>Frees native memory at once unless a tensor took it; an array is left to the GC.</summary>
+    public void Dispose()
+    {
+        if (!_detached)
+        {
+            _native?.Dispose();
+        }
+    }
+
+    /// <summary>Queues population of the pages up to <paramref name="end"/> not requested yet.</summary>
+    private void PrefaultThrough(long end)
+    {
+        if (Length < PrefaultThreshold || end <= _prefaultEnd || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        long begin = _prefaultEnd;
+        _prefaultEnd = end;
+        // madvise wants page-aligned ranges. Windows meet at a rounded-down boundary, so none is left out; a page the
+        // array shares with its neighbours on the heap may be populated too, which changes nothing for them. The last
+        // partial page faults normally.
+        long first = _array is not null ? (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array)) : (long)_native!.Pointer;
+        long start = (first + begin) & ~4095L;
+        long stop = (first + end) & ~4095L;
+        if (stop <= start)
+        {
+            return;
+        }
+        // The native mapping is referenced until the call is done, so it cannot be unmapped under it.
+        bool added = false;
+        _native?.DangerousAddRef(ref added);
+        // Safe to race with the writer: populating never changes data. An array is on the large object heap, which the
+        // GC does not move, and the work keeps it alive. On kernels without MADV_POPULATE_WRITE the call fails and
+        // changes nothing. Windows run one after another, in order: one thread zeroing pages is enough to stay ahead,
+        // and two would take both cores from the loops.
+        _prefaulted = _prefaulted.ContinueWith(static (previous, boxed) =>
+        {
+            var state = ((long Start, long Stop, byte[]? Keep, NativeBuffer? Native, bool Added))boxed!;
+            _ = mman.madvise((nint)state.Start, (nuint)(state.Stop - state.Start), mman.MADV_POPULATE_WRITE);
+            if (state.Added)
+            {
+                state.Native!.DangerousRelease();
+            }
+        }, (Start: start, Stop: stop, Keep: _array, Native: _native, Added: added), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
 }

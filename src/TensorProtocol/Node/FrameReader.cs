@@ -1,3 +1,4 @@
+using TensorProtocol.Internal;
 using TensorProtocol.Quic;
 using TensorProtocol.Wire;
 
@@ -15,6 +16,12 @@ internal sealed class FrameReader(QuicStream stream)
     // Each read is a round trip through the loop and the thread pool (~20 µs); one read for a whole small push
     // is worth copying up to 16 KiB twice.
     internal const int ScratchSize = 16 * 1024;
+
+    // Between two reads (one round through the loop and the thread pool, ~20 µs when all is well, more when the pool
+    // is busy) arriving bytes wait in the stream's buffer and are copied from there into the destination, so chunks
+    // are large. Smaller ones only when the caller asked for progress, which needs the steps.
+    internal const int ChunkSize = 64 << 20;
+    internal const int ProgressChunkSize = 8 << 20;
 
     private readonly byte[] _scratch = new byte[ScratchSize];
     private int _start;
@@ -46,12 +53,27 @@ internal sealed class FrameReader(QuicStream stream)
         return header;
     }
 
-    /// <summary>Fills <paramref name="payload"/> exactly; false if the stream ended first.</summary>
-    internal async ValueTask<bool> ReadPayloadAsync(Memory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fills <paramref name="payload"/> exactly, in reads of at most <see cref="ChunkSize"/> bytes, or
+    /// <see cref="ProgressChunkSize"/> when progress is reported (native payloads above 2 GiB need several reads
+    /// anyway; reads also pace pre-faulting); false if the stream ended first.
+    /// </summary>
+    internal async ValueTask<bool> ReadPayloadAsync(PayloadBuffer payload, ProgressReporter? progress, CancellationToken cancellationToken)
     {
-        int copied = TakeBuffered(payload.Span);
-        // The rest goes straight from the decrypted packets into the destination.
-        return copied == payload.Length || await ReadExactlyAsync(payload[copied..], cancellationToken).ConfigureAwait(false);
+        int chunkSize = progress is null ? ChunkSize : ProgressChunkSize;
+        for (long offset = 0; offset < payload.Length;)
+        {
+            Memory<byte> chunk = payload.Chunk(offset, chunkSize);
+            int copied = TakeBuffered(chunk.Span);
+            // The rest goes straight from the decrypted packets into the destination.
+            if (copied < chunk.Length && !await ReadExactlyAsync(chunk[copied..], cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+            offset += chunk.Length;
+            progress?.Advance(chunk.Length);
+        }
+        return true;
     }
 
     /// <summary>Whether the peer finished the stream right after what was read (extra bytes are a protocol error).</summary>

@@ -92,7 +92,7 @@ internal sealed class ReceiveQueue
     {
         if (_channel.Reader.TryRead(out tensor))
         {
-            Release(tensor.Data.Payload.Length);
+            Release(tensor.Data.ByteLength);
             return true;
         }
         return false;
@@ -101,7 +101,7 @@ internal sealed class ReceiveQueue
     internal async ValueTask<ReceivedTensor> DequeueAsync(CancellationToken cancellationToken)
     {
         ReceivedTensor tensor = await _channel.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        Release(tensor.Data.Payload.Length);
+        Release(tensor.Data.ByteLength);
         return tensor;
     }
 

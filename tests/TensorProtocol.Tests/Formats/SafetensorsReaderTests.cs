@@ -28,7 +28,7 @@ public sealed class SafetensorsReaderTests : FormatTestFiles
         ReadOnlyMemory<byte> payload = reader["w"].Payload;
         Assert.False(MemoryMarshal.TryGetArray(payload, out _));
         Assert.True(MemoryMarshal.TryGetMemoryManager(payload, out System.Buffers.MemoryManager<byte>? manager));
-        Assert.Equal("MappedMemory", manager.GetType().Name);
+        Assert.IsType<TensorProtocol.Internal.NativeMemorySegment>(manager); // a view of the mapping
 
         reader.Dispose();
         Assert.Throws<ObjectDisposedException>(() => payload.Span.Length);
@@ -116,18 +116,5 @@ public sealed class SafetensorsReaderTests : FormatTestFiles
     {
         string path = WriteFile("long.safetensors", Safetensors(F32Entry, new byte[8]));
         AssertFormatError(() => SafetensorsReader.Open(path, maxHeaderLength: 16).Dispose(), path, null, "more than the limit of 16");
-    }
-
-    [Fact]
-    public void Open_TensorOver2GiB_IsRefusedClearly()
-    {
-        const long Length = (long)int.MaxValue + 1;
-        byte[] header = Safetensors($$$"""{"big":{"dtype":"U8","shape":[{{{Length}}}],"data_offsets":[0,{{{Length}}}]}}""");
-        string path = WriteFile("big.safetensors", header);
-        using (var stream = new FileStream(path, FileMode.Open))
-        {
-            stream.SetLength(header.Length + Length); // sparse: no 2 GiB is written
-        }
-        AssertFormatError(() => SafetensorsReader.Open(path).Dispose(), path, "big", "cannot be read yet");
     }
 }

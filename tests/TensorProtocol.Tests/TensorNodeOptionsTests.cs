@@ -1,0 +1,26 @@
+namespace TensorProtocol.Tests;
+
+public sealed class TensorNodeOptionsTests
+{
+    [Fact]
+    public void Defaults_AcceptTensorsOf8GiBAndMore_WithinTheReceiveBudget()
+    {
+        var options = new TensorNodeOptions();
+        Assert.Equal(16L << 30, options.MaxTensorBytes);
+        Assert.Equal(16L << 30, options.ReceiveMemoryBudget);
+        Assert.True(options.MaxTensorBytes >= 8L << 30);
+        Assert.True(options.MaxTensorBytes <= options.ReceiveMemoryBudget, "the largest tensor must fit the budget");
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.ProgressInterval);
+    }
+
+    [Fact]
+    public void Validation_AcceptsAnyNonNegativeMaxTensorBytes_AndRefusesTheRest()
+    {
+        _ = new TensorNode(new TensorNodeOptions { MaxTensorBytes = 64L << 30, ReceiveMemoryBudget = 64L << 30 });
+        _ = new TensorNode(new TensorNodeOptions { MaxTensorBytes = 0 });
+        Assert.Equal(nameof(TensorNodeOptions.MaxTensorBytes),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { MaxTensorBytes = -1 })).ParamName);
+        Assert.Equal(nameof(TensorNodeOptions.ReceiveMemoryBudget),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveMemoryBudget = 0 })).ParamName);
+    }
+}
