@@ -267,3 +267,23 @@ def test_identity_persists_in_storage_path(tmp_path):
     second.blocking.start()
     assert second.node_id == node_id
     second.shutdown()
+
+
+def test_tensor_above_2_gib_from_numpy_bit_exact(nodes):
+    """No 2 GiB limit from Python: the payload is lent by pointer and received into one mapped block."""
+    sender, receiver = nodes(), nodes()
+    size = (2 << 30) + (4 << 20)
+
+    async def scenario():
+        array = np.empty(size, dtype=np.uint8)
+        array[::4096] = np.arange(len(array[::4096]), dtype=np.uint64).astype(np.uint8)  # a pattern on every page
+        array[-1] = 0xA5
+        digest = hashlib.sha256(array).hexdigest()
+        await sender.send_tensor_direct(receiver.ticket, "huge", array)
+        del array
+        got = await receiver.receive_tensor()
+        assert got.nbytes == size and got.shape == [size]
+        assert hashlib.sha256(got.data).hexdigest() == digest
+        assert got.to_numpy()[-1] == 0xA5
+
+    run(scenario(), timeout=300)

@@ -3,7 +3,7 @@ namespace TensorProtocol.Native;
 /// <summary>A <c>tp_node</c>: the node and the caller memory it serves for registered tensors.</summary>
 internal sealed class NodeHandle
 {
-    private readonly Dictionary<string, LentMemory> _registered = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TensorData> _registered = new(StringComparer.Ordinal);
 
     public NodeHandle(TensorNode node) => Node = node;
 
@@ -12,29 +12,29 @@ internal sealed class NodeHandle
     /// <summary>Where operations started without a callback report (<c>tp_node_set_queue</c>).</summary>
     public CompletionQueue? Queue { get; set; }
 
-    public void Register(string name, TensorData tensor, LentMemory memory)
+    public void Register(string name, TensorData tensor)
     {
-        LentMemory? previous;
+        TensorData? previous;
         lock (_registered)
         {
             Node.Register(name, tensor);
             _registered.Remove(name, out previous);
-            _registered[name] = memory;
+            _registered[name] = tensor;
         }
-        // Pullers already sending the old tensor keep it pinned; its memory is released when they finish.
-        previous?.Return();
+        // Pullers already sending the old tensor hold its memory; it is released when they finish.
+        previous?.Dispose();
     }
 
     public bool Unregister(string name)
     {
-        LentMemory? previous;
+        TensorData? previous;
         bool removed;
         lock (_registered)
         {
             removed = Node.Unregister(name);
             _registered.Remove(name, out previous);
         }
-        previous?.Return();
+        previous?.Dispose();
         return removed;
     }
 
@@ -42,15 +42,15 @@ internal sealed class NodeHandle
     {
         // Blocking is the contract of tp_node_shutdown; the node's shutdown never needs the calling thread.
         Node.ShutdownAsync().AsTask().GetAwaiter().GetResult();
-        LentMemory[] registered;
+        TensorData[] registered;
         lock (_registered)
         {
             registered = [.. _registered.Values];
             _registered.Clear();
         }
-        foreach (LentMemory memory in registered)
+        foreach (TensorData tensor in registered)
         {
-            memory.Return();
+            tensor.Dispose();
         }
     }
 }

@@ -6,7 +6,7 @@ namespace TensorProtocol.Native;
 /// </summary>
 internal static class Operations
 {
-    public static async Task SendAsync(TensorNode node, NodeTicket peer, string name, TensorData tensor, LentMemory lent, CancellationToken cancellationToken, Completion completion)
+    public static async Task SendAsync(TensorNode node, NodeTicket peer, string name, TensorData tensor, CancellationToken cancellationToken, Completion completion)
     {
         Exception? failure = null;
         try
@@ -21,8 +21,9 @@ internal static class Operations
         }
         finally
         {
-            // Writes still pinned (a failed send's unacknowledged bytes) hold the memory until the QUIC layer lets go.
-            lent.Return();
+            // The node holds the memory while any write still needs it (a failed send's unacknowledged bytes); the
+            // caller's release is announced once it lets go.
+            tensor.Dispose();
         }
         Complete(completion, failure, 0);
     }

@@ -11,7 +11,8 @@ namespace TensorProtocol.Native;
 internal sealed unsafe class TensorHandle
 {
     private readonly TensorData _tensor;
-    private MemoryHandle _pin;
+    private readonly MemoryHandle[] _pins;
+    private readonly byte* _data;
     private readonly byte* _name;
     private readonly byte* _sender;
     private readonly long* _shape;
@@ -22,7 +23,26 @@ internal sealed unsafe class TensorHandle
     public TensorHandle(string name, NodeId sender, TensorData tensor)
     {
         _tensor = tensor;
-        _pin = tensor.Payload.Pin();
+        // A received payload is one block of memory: an array, or above 2 GiB one mapping exposed as 1 GiB
+        // segments. Pin every segment (no copy) and hand C the start, after checking the segments are contiguous.
+        var pins = new List<MemoryHandle>();
+        byte* expected = null;
+        foreach (ReadOnlyMemory<byte> segment in tensor.PayloadSequence)
+        {
+            MemoryHandle pin = segment.Pin();
+            pins.Add(pin);
+            if (expected is not null && (byte*)pin.Pointer != expected)
+            {
+                foreach (MemoryHandle taken in pins)
+                {
+                    taken.Dispose();
+                }
+                throw new InvalidOperationException("The received payload is not one contiguous block of memory.");
+            }
+            _data = _data is null ? (byte*)pin.Pointer : _data;
+            expected = (byte*)pin.Pointer + segment.Length;
+        }
+        _pins = [.. pins];
         _name = NativeText.Allocate(name);
         _sender = NativeText.Allocate(sender.ToString());
         int rank = tensor.Shape.Length;
@@ -51,8 +71,8 @@ internal sealed unsafe class TensorHandle
         info->dtype = _tensor.DType.Code;
         info->rank = _tensor.Shape.Length;
         info->shape = _shape;
-        info->data = _pin.Pointer;
-        info->data_len = (ulong)_tensor.Payload.Length;
+        info->data = _data;
+        info->data_len = (ulong)_tensor.ByteLength;
         info->requires_grad = _tensor.Metadata.RequiresGrad ? 1 : 0;
         info->metadata_count = _metadataCount;
     }
@@ -71,7 +91,11 @@ internal sealed unsafe class TensorHandle
 
     public void Free()
     {
-        _pin.Dispose();
+        foreach (MemoryHandle pin in _pins)
+        {
+            pin.Dispose();
+        }
+        _tensor.Dispose(); // a mapped payload (above 2 GiB) is unmapped now, not at the next GC
         NativeMemory.Free(_name);
         NativeMemory.Free(_sender);
         NativeMemory.Free(_shape);

@@ -9,10 +9,11 @@ internal static unsafe class TensorViews
     private const int MaxMetadataEntries = 1024;
 
     /// <summary>
-    /// Validates the view and wraps its memory without copying. On success the returned <see cref="LentMemory"/>
-    /// owns the obligation to notify <paramref name="release"/>; on an exception nothing was taken.
+    /// Validates the view and wraps its memory without copying, at any size. The caller arms
+    /// <paramref name="owner"/> once the operation is accepted, and disposes the tensor when it no longer needs it
+    /// (after a send, on unregistering); the release is announced once no send reads the memory any more.
     /// </summary>
-    public static TensorData ToTensor(tp_tensor_view* view, ReleaseTarget release, out LentMemory lent)
+    public static TensorData ToTensor(tp_tensor_view* view, ReleaseTarget release, out LentMemoryOwner owner)
     {
         if (view is null)
         {
@@ -30,9 +31,9 @@ internal static unsafe class TensorViews
         {
             throw new ArgumentException("The data pointer is NULL but data_len is not 0.", nameof(view));
         }
-        if (view->data_len > int.MaxValue)
+        if (view->data_len > long.MaxValue)
         {
-            throw new ArgumentException($"The payload is {view->data_len} bytes; this version sends at most {int.MaxValue} bytes per tensor.", nameof(view));
+            throw new ArgumentException($"data_len {view->data_len} is not a length.", nameof(view));
         }
         Dictionary<string, string>? metadata = null;
         if (view->metadata_count != 0)
@@ -49,11 +50,11 @@ internal static unsafe class TensorViews
         }
         // TensorMetadata checks every dimension and the element count with checked arithmetic.
         var tensorMetadata = new TensorMetadata(dtype, new ReadOnlySpan<long>(view->shape, view->rank), view->requires_grad != 0, metadata);
-        // If the length disagrees with the shape this throws and the unused LentMemory is dropped: the caller keeps
-        // ownership and learns it from the return code, never from the release callback.
-        var memory = new LentMemory(view->data, (int)view->data_len, release);
-        var tensor = new TensorData(tensorMetadata, memory.Memory);
-        lent = memory;
+        // FromNativeMemory checks the length against the shape (and the address range); on an exception nothing was
+        // taken and the unarmed owner never announces a release.
+        var lentOwner = new LentMemoryOwner(release);
+        TensorData tensor = TensorData.FromNativeMemory(tensorMetadata, (nint)view->data, (long)view->data_len, lentOwner);
+        owner = lentOwner;
         return tensor;
     }
 }

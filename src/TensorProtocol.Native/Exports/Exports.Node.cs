@@ -117,8 +117,9 @@ internal static unsafe partial class Exports
             NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
             string tensorName = RequireName(name);
             CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemory lent);
-            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, lent, token, new Completion(done, doneData, handle.Queue));
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemoryOwner owner);
+            owner.Arm(); // from here on the operation runs and the release will be announced
+            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, token, new Completion(done, doneData, handle.Queue));
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -155,9 +156,18 @@ internal static unsafe partial class Exports
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
             string tensorName = RequireName(name);
-            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemory lent);
-            // If this throws (e.g. the node is shut down) nothing was registered and the caller keeps its memory.
-            handle.Register(tensorName, data, lent);
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemoryOwner owner);
+            owner.Arm(); // before registering: a concurrent unregister may dispose it at once, and must announce
+            try
+            {
+                handle.Register(tensorName, data);
+            }
+            catch
+            {
+                owner.Disarm(); // not registered (e.g. the node is shut down): the error code says so, no release
+                data.Dispose();
+                throw;
+            }
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
