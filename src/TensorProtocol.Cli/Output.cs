@@ -43,19 +43,10 @@ internal static class Output
     public static string Shape(IEnumerable<long> shape) =>
         "[" + string.Join(",", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 
-    public static string Size(long bytes) => bytes switch
-    {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
-        < 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.0} MiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB"),
-    };
+    // The units' text lives in TransferText, which the tests compile in; these keep the callers short.
+    public static string Size(long bytes) => TransferText.Size(bytes);
 
-    public static string Rate(long bytes, TimeSpan elapsed) =>
-        elapsed <= TimeSpan.Zero ? "-" : Size((long)(bytes / elapsed.TotalSeconds)) + "/s";
+    public static string Rate(long bytes, TimeSpan elapsed) => TransferText.Rate(bytes, elapsed);
 
-    public static string Duration(TimeSpan elapsed) =>
-        elapsed.TotalSeconds >= 1
-            ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.00} s")
-            : string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalMilliseconds:0.0} ms");
+    public static string Duration(TimeSpan elapsed) => TransferText.Duration(elapsed);
 }

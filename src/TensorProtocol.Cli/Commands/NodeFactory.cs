@@ -14,12 +14,14 @@ internal static class NodeFactory
     {
         // Bind the wildcard of the ticket's family, so an IPv4-only host never needs IPv6.
         bool ipv4Only = ticket.GetAddresses().All(a => a.AddressFamily == AddressFamily.InterNetwork);
-        var node = new TensorNode(new TensorNodeOptions
+        var defaults = new TensorNodeOptions();
+        var node = new TensorNode(defaults with
         {
             IdentityPath = Identity.Resolve(key),
             LocalEndPoint = new IPEndPoint(ipv4Only ? IPAddress.Any : IPAddress.IPv6Any, 0),
             ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             LoggerFactory = loggers,
+            ProgressInterval = TransferView.NodeProgressInterval(defaults.ProgressInterval),
         });
         node.Start();
         return node;

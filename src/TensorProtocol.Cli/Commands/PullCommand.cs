@@ -45,23 +45,14 @@ internal static class PullCommand
             TensorNode node = NodeFactory.StartClient(source, parse.GetValue(key), parse.GetValue(timeout), loggers);
             await using (node.ConfigureAwait(false))
             {
-                foreach (string name in wanted)
+                bool live = TransferView.IsLive(common.Verbosity(parse));
+                await TransferView.RunAsync(live, async view =>
                 {
-                    long start = Stopwatch.GetTimestamp();
-                    TensorData tensor;
-                    try
+                    foreach (string name in wanted)
                     {
-                        tensor = await node.RequestAsync(source, name, cancellationToken).ConfigureAwait(false);
+                        pulled.Add(new(name, await PullAsync(node, source, name, view, cancellationToken).ConfigureAwait(false)));
                     }
-                    catch (TensorProtocolException e)
-                    {
-                        throw new TensorProtocolException(e.Kind, $"tensor '{name}': {e.Message}", e);
-                    }
-                    TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-                    long size = tensor.Metadata.ByteLength;
-                    Output.Line($"pulled {name} {tensor.DType.Name} {Output.Shape(tensor)} {Output.Size(size)} in {Output.Duration(elapsed)} ({Output.Rate(size, elapsed)})");
-                    pulled.Add(new(name, tensor));
-                }
+                }).ConfigureAwait(false);
             }
             // Atomic: the file appears complete, or not at all.
             if (npy)
@@ -76,5 +67,28 @@ internal static class PullCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static async Task<TensorData> PullAsync(TensorNode node, NodeTicket source, string name, TransferView view, CancellationToken cancellationToken)
+    {
+        Transfer transfer = view.Begin(TransferVerb.Pull, name);
+        long start = Stopwatch.GetTimestamp();
+        TensorData tensor;
+        try
+        {
+            tensor = await node.RequestAsync(source, name, transfer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TensorProtocolException e)
+        {
+            transfer.Failed();
+            throw new TensorProtocolException(e.Kind, $"tensor '{name}': {e.Message}", e);
+        }
+        catch
+        {
+            transfer.Failed();
+            throw;
+        }
+        transfer.Succeeded(tensor, Stopwatch.GetElapsedTime(start));
+        return tensor;
     }
 }

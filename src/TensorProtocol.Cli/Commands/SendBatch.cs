@@ -27,14 +27,17 @@ internal sealed class SendBatch(TensorNode node, NodeTicket target, int verbosit
     /// </summary>
     public bool DeferFailures { get; init; }
 
-    /// <summary>Sends one tensor: whether it was acknowledged, and whether the remaining ones are still worth trying.</summary>
+    /// <summary>
+    /// Sends one tensor, telling <paramref name="progress"/> the bytes acknowledged: whether it was acknowledged, and
+    /// whether the remaining ones are still worth trying.
+    /// </summary>
     /// <exception cref="OperationCanceledException">Interrupted by SIGINT or SIGTERM.</exception>
-    public async Task<(bool Acknowledged, bool Continue)> TryAsync(string name, TensorData tensor, int remainingAfterThis)
+    public async Task<(bool Acknowledged, bool Continue)> TryAsync(string name, TensorData tensor, IProgress<TransferProgress>? progress, int remainingAfterThis)
     {
         _attempts++;
         try
         {
-            await node.SendAsync(target, name, tensor, cancellationToken).ConfigureAwait(false);
+            await node.SendAsync(target, name, tensor, progress, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

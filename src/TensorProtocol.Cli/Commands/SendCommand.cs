@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Spectre.Console;
 
 namespace TensorProtocol.Cli.Commands;
 
@@ -54,28 +53,17 @@ internal static class SendCommand
             TensorNode node = NodeFactory.StartClient(target, parse.GetValue(key), parse.GetValue(timeout), loggers);
             await using (node.ConfigureAwait(false))
             {
-                var batch = new SendBatch(node, target, common.Verbosity(parse), cancellationToken) { DeferFailures = Output.IsTerminal };
+                int verbosity = common.Verbosity(parse);
+                bool live = TransferView.IsLive(verbosity);
+                var batch = new SendBatch(node, target, verbosity, cancellationToken) { DeferFailures = live };
                 long start = Stopwatch.GetTimestamp();
-                if (Output.IsTerminal)
+                try
                 {
-                    try
-                    {
-                        await SendWithProgressAsync(batch, tensors).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        batch.FlushFailures();
-                    }
+                    await TransferView.RunAsync(live, view => SendAllAsync(batch, view, tensors)).ConfigureAwait(false);
                 }
-                else
+                finally
                 {
-                    for (int i = 0; i < tensors.Count; i++)
-                    {
-                        if (!await SendOneAsync(batch, tensors[i].Name, tensors[i].Tensor, tensors.Count - i - 1).ConfigureAwait(false))
-                        {
-                            break;
-                        }
-                    }
+                    batch.FlushFailures();
                 }
                 TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
                 string sent = batch.Failed == 0
@@ -106,49 +94,36 @@ internal static class SendCommand
         return new TensorSources.RawLayout(parsed, TensorSources.ParseShape(shape));
     }
 
-    private static async Task<bool> SendOneAsync(SendBatch batch, string name, TensorData tensor, int remainingAfterThis)
+    private static async Task SendAllAsync(SendBatch batch, TransferView view, List<(string Name, TensorData Tensor)> tensors)
     {
-        long start = Stopwatch.GetTimestamp();
-        (bool acknowledged, bool next) = await batch.TryAsync(name, tensor, remainingAfterThis).ConfigureAwait(false);
-        if (acknowledged)
+        for (int i = 0; i < tensors.Count; i++)
         {
-            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
-            long size = tensor.Metadata.ByteLength;
-            Output.Line($"sent {name} {tensor.DType.Name} {Output.Shape(tensor)} {Output.Size(size)} in {Output.Duration(elapsed)} ({Output.Rate(size, elapsed)})");
-        }
-        return next;
-    }
-
-    private static Task SendWithProgressAsync(SendBatch batch, List<(string Name, TensorData Tensor)> tensors) =>
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new ElapsedTimeColumn())
-            .StartAsync(async context =>
+            (string name, TensorData tensor) = tensors[i];
+            Transfer transfer = view.Begin(TransferVerb.Send, name, tensor);
+            long start = Stopwatch.GetTimestamp();
+            bool acknowledged, next;
+            try
             {
-                for (int i = 0; i < tensors.Count; i++)
-                {
-                    (string name, TensorData tensor) = tensors[i];
-                    long size = tensor.Metadata.ByteLength;
-                    string description = Markup.Escape($"{name} {tensor.DType.Name}{Output.Shape(tensor)} {Output.Size(size)}");
-                    ProgressTask task = context.AddTask(description, maxValue: Math.Max(size, 1));
-                    task.IsIndeterminate = true;
-                    task.StartTask();
-                    (bool acknowledged, bool next) = await batch.TryAsync(name, tensor, tensors.Count - i - 1).ConfigureAwait(false);
-                    task.IsIndeterminate = false;
-                    if (acknowledged)
-                    {
-                        task.Value = task.MaxValue;
-                    }
-                    else
-                    {
-                        // The failure itself is printed on one line once the live display has finished.
-                        task.Description = $"[red]✗[/] {description}";
-                    }
-                    task.StopTask();
-                    if (!next)
-                    {
-                        break;
-                    }
-                }
-            });
+                (acknowledged, next) = await batch.TryAsync(name, tensor, transfer, tensors.Count - i - 1).ConfigureAwait(false);
+            }
+            catch
+            {
+                transfer.Failed(); // interrupted
+                throw;
+            }
+            if (acknowledged)
+            {
+                transfer.Succeeded(tensor, Stopwatch.GetElapsedTime(start));
+            }
+            else
+            {
+                // The failure itself is one line on stderr (after the live display, if there is one).
+                transfer.Failed();
+            }
+            if (!next)
+            {
+                break;
+            }
+        }
+    }
 }
