@@ -39,43 +39,24 @@ internal static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "tp_node_ticket", CallConvs = [typeof(CallConvCdecl)])]
-    private static int NodeTicket(nint node, byte* buffer, nuint capacity, nuint* length)
-    {
-        try
-        {
-            return NativeText.CopyOut(Handles.Get<NodeHandle>(node, nameof(node)).Node.Ticket.ToString(), buffer, capacity, length);
-        }
-        catch (Exception e)
-        {
-            return Errors.Fail(e);
-        }
-    }
+    private static int NodeTicket(nint node, byte* buffer, nuint capacity, nuint* length) =>
+        CopyOutText(node, static n => n.Ticket.ToString(), buffer, capacity, length);
 
     [UnmanagedCallersOnly(EntryPoint = "tp_node_id", CallConvs = [typeof(CallConvCdecl)])]
-    private static int NodeIdExport(nint node, byte* buffer, nuint capacity, nuint* length)
-    {
-        try
-        {
-            return NativeText.CopyOut(Handles.Get<NodeHandle>(node, nameof(node)).Node.NodeId.ToString(), buffer, capacity, length);
-        }
-        catch (Exception e)
-        {
-            return Errors.Fail(e);
-        }
-    }
+    private static int NodeIdExport(nint node, byte* buffer, nuint capacity, nuint* length) =>
+        CopyOutText(node, static n => n.NodeId.ToString(), buffer, capacity, length);
 
     [UnmanagedCallersOnly(EntryPoint = "tp_node_pool_size", CallConvs = [typeof(CallConvCdecl)])]
-    private static int NodePoolSize(nint node, int* size)
+    private static int NodePoolSize(nint node, int* size) => CopyOutCount(node, static n => n.PoolSize, size);
+
+    [UnmanagedCallersOnly(EntryPoint = "tp_node_queued_count", CallConvs = [typeof(CallConvCdecl)])]
+    private static int NodeQueuedCount(nint node, int* count) => CopyOutCount(node, static n => n.QueuedCount, count);
+
+    private static int CopyOutText(nint node, Func<TensorNode, string> read, byte* buffer, nuint capacity, nuint* length)
     {
         try
         {
-            TensorNode tensorNode = Handles.Get<NodeHandle>(node, nameof(node)).Node;
-            if (size is null)
-            {
-                throw new ArgumentNullException(nameof(size), "size is NULL.");
-            }
-            *size = tensorNode.PoolSize;
-            return (int)tp_status.TP_OK;
+            return NativeText.CopyOut(read(Handles.Get<NodeHandle>(node, nameof(node)).Node), buffer, capacity, length);
         }
         catch (Exception e)
         {
@@ -83,17 +64,16 @@ internal static unsafe partial class Exports
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "tp_node_queued_count", CallConvs = [typeof(CallConvCdecl)])]
-    private static int NodeQueuedCount(nint node, int* count)
+    private static int CopyOutCount(nint node, Func<TensorNode, int> read, int* value)
     {
         try
         {
             TensorNode tensorNode = Handles.Get<NodeHandle>(node, nameof(node)).Node;
-            if (count is null)
+            if (value is null)
             {
-                throw new ArgumentNullException(nameof(count), "count is NULL.");
+                throw new ArgumentNullException(nameof(value), "The output pointer is NULL.");
             }
-            *count = tensorNode.QueuedCount;
+            *value = read(tensorNode);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
