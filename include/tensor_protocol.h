@@ -18,7 +18,9 @@
  *   around it; for a registered tensor: once it is replaced or unregistered and no peer is still reading it). With a
  *   NULL tp_release_fn and a non-NULL release_data, a TP_EVENT_RELEASE event carrying release_data goes to the node's
  *   completion queue instead; with both NULL, the caller is not told (its memory must outlive the node).
- * - Thread safety: every function may be called from any thread.
+ * - Thread safety: every function may be called from any thread. A completion callback should return quickly:
+ *   it runs on a library thread that other operations also need (hand work to your own thread instead of
+ *   blocking there, and never call tp_node_shutdown / tp_node_free from it).
  */
 #ifndef TENSOR_PROTOCOL_H
 #define TENSOR_PROTOCOL_H
