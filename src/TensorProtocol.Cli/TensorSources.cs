@@ -72,7 +72,7 @@ internal sealed class TensorSources : IDisposable
         }
         else if (raw is not null)
         {
-            Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), ReadRaw(file, raw)));
+            Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), MapRaw(file, raw)));
         }
         else
         {
@@ -81,7 +81,12 @@ internal sealed class TensorSources : IDisposable
         }
     }
 
-    private static TensorData ReadRaw(FileInfo file, RawLayout raw)
+    /// <summary>
+    /// A raw file as a tensor over a read-only mapping of it: nothing is read into managed memory and any size works
+    /// (the node sends straight from the page cache). The mapping is released when the tensor is disposed and no send
+    /// still reads it.
+    /// </summary>
+    private TensorData MapRaw(FileInfo file, RawLayout raw)
     {
         var metadata = new TensorMetadata(raw.DType, raw.Shape);
         if (file.Length != metadata.ByteLength)
@@ -89,7 +94,14 @@ internal sealed class TensorSources : IDisposable
             throw CliException.File(
                 $"raw file '{file.FullName}' has {file.Length} bytes, but {raw.DType} with shape [{string.Join(",", raw.Shape)}] needs {metadata.ByteLength}. Check --dtype and --shape.");
         }
-        return new TensorData(metadata, File.ReadAllBytes(file.FullName));
+        if (file.Length == 0)
+        {
+            return new TensorData(metadata, ReadOnlyMemory<byte>.Empty); // an empty file cannot be mapped
+        }
+        var mapping = RawFileMapping.Open(file.FullName, file.Length);
+        TensorData tensor = TensorData.FromNativeMemory(metadata, mapping.Address, file.Length, mapping);
+        _readers.Add(tensor);
+        return tensor;
     }
 
     /// <summary>Parses <c>2,3</c> (or an empty string for a scalar) into a shape.</summary>

@@ -121,6 +121,33 @@ public sealed class CliEndToEndTests
     }
 
     [Fact]
+    public async Task ListenSend_RawFileWithDtypeAndShape_ArrivesByteEqual()
+    {
+        using var dir = new TestDirectory();
+        var values = new float[6 * 1024];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = i * 0.25f;
+        }
+        byte[] bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        File.WriteAllBytes(dir.File("acts.bin"), bytes);
+        string outDir = dir.File("out");
+
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--port", "0", "--out", outDir);
+        string ticket = await listen.WaitForTicketAsync();
+        using CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("acts.bin"), "--dtype", "F32", "--shape", "6,1024");
+        Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        await listen.WaitForLineAsync(l => l.StartsWith("received acts ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        AssertFileHolds(Path.Combine(outDir, "acts.safetensors"), "acts", TensorData.FromArray(values, [6, 1024]));
+
+        using CliProcess wrongShape = await CliProcess.RunAsync(dir, "send", ticket, dir.File("acts.bin"), "--dtype", "F32", "--shape", "6,1000");
+        Assert.Equal(4, wrongShape.ExitCode);
+        Assert.Contains("needs 24000", Assert.Single(wrongShape.StderrLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Send_MissingInputFile_Exit4()
     {
         using var dir = new TestDirectory();
