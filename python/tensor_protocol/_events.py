@@ -26,6 +26,16 @@ _BATCH = 64
 Outcome = tuple
 
 
+class _BlockingOwner:
+    """Marks the queue as owned by a thread blocked in a call (no event loop watches it meanwhile)."""
+
+    def is_closed(self) -> bool:
+        return False
+
+
+_BLOCKING = _BlockingOwner()
+
+
 class EventQueue:
     def __init__(self, node_handle: int):
         queue, fd = ctypes.c_void_p(), ctypes.c_int32()
@@ -54,6 +64,29 @@ class EventQueue:
                 loop.add_reader(self.fd, self.drain)
                 return True
         return False
+
+    def own_for_blocking(self) -> bool:
+        """Lets a blocking call drain the queue itself (``wait`` + ``drain``) while no event loop watches it."""
+        with self._switch:
+            if self._loop is None or (self._loop is not _BLOCKING and self._loop.is_closed()):
+                self._loop = _BLOCKING
+                return True
+        return False
+
+    def disown_blocking(self) -> None:
+        with self._switch:
+            if self._loop is _BLOCKING:
+                self._loop = None
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Blocks (without the GIL) until an event waits or ``timeout_ms`` pass."""
+        ready = ctypes.c_int32()
+        _ffi.lib.tp_queue_wait(self.handle, timeout_ms, ctypes.byref(ready))
+        return bool(ready.value)
+
+    def replace_waiter(self, key: int, settle: Callable[[Outcome], None]) -> None:
+        if key in self._waiters:
+            self._waiters[key] = settle
 
     def add_waiter(self, settle: Callable[[Outcome], None]) -> int:
         key = next(self._keys)
@@ -107,7 +140,7 @@ class EventQueue:
         The reader is removed on the watching loop's own thread, before the descriptor is closed."""
         with self._switch:
             loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if loop is not None and loop is not _BLOCKING and not loop.is_closed():
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
@@ -127,7 +160,7 @@ class EventQueue:
         self.drain()
         with self._switch:
             loop, self._loop = self._loop, None
-        if loop is not None and not loop.is_closed():
+        if loop is not None and loop is not _BLOCKING and not loop.is_closed():
             loop.remove_reader(self.fd)
         for key in list(self._loans):
             self.take_back(key)

@@ -7,6 +7,7 @@ import collections
 import ctypes
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable
@@ -373,9 +374,60 @@ class TensorNode:
         finally:
             cancel.free()
 
-    def _block(self, start: Callable[[int, int], int], timeout: float | None = None, keep_late: bool = False):
+    def _block(self, start: Callable[[int, int, bool], int], timeout: float | None = None, keep_late: bool = False):
         """Runs a native operation and waits for it on this thread. On timeout the operation is cancelled: a receive
-        (keep_late) returns None, anything else raises OperationTimeoutError."""
+        (keep_late) returns None, anything else raises OperationTimeoutError. While no event loop watches the node's
+        completion queue, this thread waits on the queue itself (no callback, no GIL on library threads); otherwise
+        it waits for a callback."""
+        if self._events.own_for_blocking():
+            try:
+                return self._block_on_queue(start, timeout, keep_late)
+            finally:
+                self._events.disown_blocking()
+        return self._block_on_callback(start, timeout, keep_late)
+
+    _WAIT_SLICE_MS = 100  # how often a blocked call returns to Python, so Ctrl-C is seen within this time
+
+    def _block_on_queue(self, start: Callable[[int, int, bool], int], timeout: float | None, keep_late: bool):
+        events = self._events
+        box: list = []
+        key = events.add_waiter(box.append)
+        cancel = Cancel()
+        try:
+            status = start(cancel.handle, key, True)
+            if status < 0:
+                events.discard_waiter(key)
+                check(status)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                while not box:
+                    slice_ms = self._WAIT_SLICE_MS
+                    if deadline is not None:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        slice_ms = min(slice_ms, int(left * 1000) + 1)
+                    events.wait(slice_ms)
+                    events.drain()
+            except BaseException:
+                if not box:  # interrupted (Ctrl-C): the outcome, when it comes, is kept or freed, never lost
+                    cancel.trigger()
+                    events.replace_waiter(key, lambda outcome: self._keep_or_free(outcome[2], keep_late))
+                raise
+            if not box:
+                cancel.trigger()
+                events.replace_waiter(key, lambda outcome: self._keep_or_free(outcome[2], keep_late))
+                if keep_late:
+                    return None
+                raise OperationTimeoutError(f"the operation did not finish within {timeout} s", _ffi.TP_ERR_TIMEOUT)
+            status, message, tensor = box[0]
+            if status != _ffi.TP_OK:
+                raise error_for(status, message or "")
+            return from_native(tensor) if tensor else None
+        finally:
+            cancel.free()
+
+    def _block_on_callback(self, start: Callable[[int, int, bool], int], timeout: float | None, keep_late: bool):
         done = threading.Event()
         lock = threading.Lock()
         state: dict[str, Any] = {"outcome": None, "abandoned": False}
