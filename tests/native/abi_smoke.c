@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "tensor_protocol.h"
@@ -130,6 +131,33 @@ int main(void) {
     CHECK(tp_node_send(a, ticket, "x", &wrong, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "bad dtype");
     CHECK(tp_node_send(a, ticket, "", &view, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "empty name");
     CHECK(tp_node_send(a, ticket, "x", &view, on_release, NULL, NULL, NULL, NULL) == TP_ERR_INVALID_ARGUMENT, "no completion");
+    CHECK(tp_node_send(a, NULL, "x", &view, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "NULL ticket");
+    CHECK(tp_node_send(a, ticket, NULL, &view, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "NULL name");
+    CHECK(tp_node_send(a, ticket, "x", NULL, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "NULL view");
+    CHECK(tp_node_send(NULL, ticket, "x", &view, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "NULL node");
+    wrong = view;
+    wrong.rank = 65;
+    CHECK(tp_node_send(a, ticket, "x", &wrong, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "rank too large");
+    wrong = view;
+    wrong.data = NULL;
+    CHECK(tp_node_send(a, ticket, "x", &wrong, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "NULL data");
+    int64_t negative[2] = {-1, 4};
+    wrong = view;
+    wrong.shape = negative;
+    CHECK(tp_node_send(a, ticket, "x", &wrong, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "negative dim");
+    int64_t huge[2] = {INT64_MAX, 4};
+    wrong = view;
+    wrong.shape = huge;
+    CHECK(tp_node_send(a, ticket, "x", &wrong, on_release, NULL, NULL, on_done, &never) == TP_ERR_INVALID_ARGUMENT, "element count overflow");
+    CHECK(tp_tensor_get_info(NULL, &info) == TP_ERR_INVALID_ARGUMENT, "NULL tensor");
+    tp_node_options bad = {0};
+    bad.struct_size = 2;
+    tp_node *unmade = NULL;
+    CHECK(tp_node_create(&bad, &unmade) == TP_ERR_INVALID_ARGUMENT && unmade == NULL, "struct_size too small");
+    bad.struct_size = sizeof bad;
+    bad.bind_address = "not-an-address";
+    CHECK(tp_node_create(&bad, &unmade) == TP_ERR_INVALID_ARGUMENT, "bad bind address");
+    CHECK(strstr(tp_last_error(), "not-an-address") != NULL, "error names the value: %s", tp_last_error());
     CHECK(never.calls == 0 && release_calls == 2, "no callback for refused calls");
 
     /* Completion queue: with NULL callbacks, outcomes and releases arrive as events on the node's queue. */
