@@ -13,7 +13,7 @@ string usage =
       --quick           smaller runs (64 MiB and 256 MiB pushes, fewer round trips and connects)
       --json FILE       also write the results to FILE as JSON
       --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", BenchHarness.TargetNames)}
-      --size SIZE       push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeatable; default: 64MiB and 1GiB
+      --size SIZE       push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeatable; default: 1MiB, 64MiB and 1GiB
     """;
 
 var options = new BenchOptions();

@@ -12,7 +12,7 @@ public sealed record BenchOptions
     /// <summary>The targets to measure, in this order; empty for all of <see cref="BenchHarness.TargetNames"/>.</summary>
     public IReadOnlyList<string> Transports { get; init; } = [];
 
-    /// <summary>The bulk push sizes in bytes; empty for the defaults (64 MiB and 1 GiB, or 256 MiB with <see cref="Quick"/>).</summary>
+    /// <summary>The bulk push sizes in bytes; empty for the defaults (1 MiB, 64 MiB and 1 GiB, or 64 and 256 MiB with <see cref="Quick"/>).</summary>
     public IReadOnlyList<long> Sizes { get; init; } = [];
 
     /// <summary>

@@ -11,10 +11,10 @@ internal sealed record RunSettings(
     int ColdIterations,
     TimeSpan TransportDeadline)
 {
-    /// <summary>The issue's sizes: a 64 MiB and a 1 GiB push.</summary>
+    /// <summary>The issues' sizes: a 1 MiB, a 64 MiB and a 1 GiB push (issue 3 asks for all three, issue 4 the last two).</summary>
     public static RunSettings FullRun { get; } = new(
         Quick: false,
-        BulkSizes: [64L << 20, 1L << 30],
+        BulkSizes: [1L << 20, 64L << 20, 1L << 30],
         BulkWarmupBytes: 64L << 20,
         RttWarmup: 200,
         RttIterations: 2000,

@@ -14,6 +14,22 @@ internal static class BulkThroughput
     private const double Mib = 1 << 20;
     private const double Gib = 1 << 30;
 
+    /// <summary>From this size on, one timed transfer lasts long enough to stand on its own.</summary>
+    private const long SingleSampleBytes = 64L << 20;
+
+    /// <summary>Transfers timed for a smaller size; the median one is reported (a 1 MiB push lasts ~2 ms).</summary>
+    private const int SmallSizeSamples = 9;
+
+    /// <summary>How many timed transfers of <paramref name="bytes"/> to make.</summary>
+    public static int SamplesFor(long bytes) => bytes >= SingleSampleBytes ? 1 : SmallSizeSamples;
+
+    /// <summary>The sample with the median elapsed time.</summary>
+    public static Sample Median(List<Sample> samples)
+    {
+        samples.Sort(static (a, b) => a.Elapsed.CompareTo(b.Elapsed));
+        return samples[samples.Count / 2];
+    }
+
     /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
     public readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu)
     {
@@ -22,8 +38,8 @@ internal static class BulkThroughput
     }
 
     /// <summary>
-    /// A warm-up transfer, then one timed transfer per size of <paramref name="settings"/>, smallest first, each on
-    /// a connection of its own.
+    /// A warm-up transfer, then timed transfers per size of <paramref name="settings"/>, smallest first, each on
+    /// a connection of its own (one for a large size, the median of several for a small one).
     /// </summary>
     public static async Task<IReadOnlyList<BulkResult>> MeasureAsync(
         IBenchTransport transport, ServerProcess server, RunSettings settings, string label, CancellationToken cancellationToken)
@@ -39,8 +55,12 @@ internal static class BulkThroughput
         foreach (long bytes in settings.BulkSizes)
         {
             ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
-            Sample sample = await TransferAsync(transport, server, chunk, bytes, cancellationToken);
-            results.Add(sample.ToResult(bytes));
+            var samples = new List<Sample>();
+            for (int i = 0; i < SamplesFor(bytes); i++)
+            {
+                samples.Add(await TransferAsync(transport, server, chunk, bytes, cancellationToken));
+            }
+            results.Add(Median(samples).ToResult(bytes));
         }
         return results;
     }

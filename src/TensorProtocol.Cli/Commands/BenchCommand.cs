@@ -32,7 +32,7 @@ internal static class BenchCommand
         transports.AcceptOnlyFromAmong([.. BenchHarness.TargetNames]);
         var sizes = new Option<string[]>(BenchArguments.Size)
         {
-            Description = "Push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeat for several. Default: 64MiB and 1GiB (with --quick: 64MiB and 256MiB).",
+            Description = "Push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeat for several. Default: 1MiB, 64MiB and 1GiB (with --quick: 64MiB and 256MiB).",
             HelpName = "SIZE",
             Arity = ArgumentArity.OneOrMore,
             Validators =
