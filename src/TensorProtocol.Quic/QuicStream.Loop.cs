@@ -28,8 +28,23 @@ public sealed unsafe partial class QuicStream
     private int _readLength;
     private int _readFilled;
     private bool _readPending;
+    // Data that arrived while no read was pending. Written by the loop; read by the loop (BeginRead) or, for bytes
+    // already here, by the reader's own thread (TryReadBuffered), so every access holds _storeLock.
     private ReceiveBuffer? _bufferedStore;
-    private ReceiveBuffer _buffered => _bufferedStore ??= new ReceiveBuffer(_connection.Endpoint.BlockPool);
+    private readonly Lock _storeLock = new();
+    private ReceiveBuffer _buffered
+    {
+        get
+        {
+            ReceiveBuffer? store = _bufferedStore;
+            if (store is null)
+            {
+                store = new ReceiveBuffer(_connection.Endpoint.BlockPool);
+                Volatile.Write(ref _bufferedStore, store);
+            }
+            return store;
+        }
+    }
     private bool _readFillAll;
     private bool _finReceived;
     private QuicException? _readError;
@@ -215,6 +230,36 @@ public sealed unsafe partial class QuicStream
 
     // ---- receive ----
 
+    /// <summary>
+    /// On the reader's thread: takes bytes that are already buffered without a round trip through the loop (a new
+    /// stream's header and a small payload usually are), then posts only their flow-control credit. False sends the
+    /// read the usual way: nothing buffered, an error to report, or a fill-all read that needs more than is here.
+    /// </summary>
+    private bool TryReadBuffered(Span<byte> destination, bool fillAll, out int copied)
+    {
+        copied = 0;
+        ReceiveBuffer? store = Volatile.Read(ref _bufferedStore);
+        if (store is null)
+        {
+            return false;
+        }
+        lock (_storeLock)
+        {
+            if (_readError is not null || store.Length == 0 || (fillAll && store.Length < destination.Length && !Volatile.Read(ref _finReceived)))
+            {
+                return false;
+            }
+            copied = store.Read(destination);
+        }
+        int credit = copied;
+        _connection.Post(() =>
+        {
+            Credit(credit);
+            _connection.FlushCredit(this);
+        });
+        return true;
+    }
+
     private void BeginRead(Memory<byte> buffer, bool fillAll)
     {
         if (_readError is not null)
@@ -223,7 +268,11 @@ public sealed unsafe partial class QuicStream
             return;
         }
         // Data that arrived while nobody was reading goes first.
-        int copied = _buffered.Read(buffer.Span);
+        int copied;
+        lock (_storeLock)
+        {
+            copied = _buffered.Read(buffer.Span);
+        }
         if (copied > 0)
         {
             Credit(copied);
@@ -289,7 +338,10 @@ public sealed unsafe partial class QuicStream
         if (length > 0)
         {
             // Bounded by flow control: the peer cannot send past the credit we granted for consumed bytes.
-            _buffered.Write(new ReadOnlySpan<byte>(data, length));
+            lock (_storeLock)
+            {
+                _buffered.Write(new ReadOnlySpan<byte>(data, length));
+            }
         }
         if (fin)
         {
@@ -372,8 +424,11 @@ public sealed unsafe partial class QuicStream
 
     private void FailReads(QuicException error)
     {
-        _readError ??= error;
-        _buffered.Clear();
+        lock (_storeLock)
+        {
+            _readError ??= error;
+            _buffered.Clear();
+        }
         if (_readPending)
         {
             EndPendingRead();

@@ -149,6 +149,11 @@ public sealed partial class QuicStream : IAsyncDisposable
             Volatile.Write(ref _readInProgress, 0);
             return ValueTask.FromResult(0);
         }
+        if (TryReadBuffered(buffer.Span, fillAll, out int immediate))
+        {
+            Volatile.Write(ref _readInProgress, 0);
+            return ValueTask.FromResult(immediate);
+        }
         _readSource.Reset();
         short version = _readSource.Version;
         _connection.Post(() => BeginRead(buffer, fillAll));

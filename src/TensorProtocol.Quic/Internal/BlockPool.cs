@@ -1,9 +1,10 @@
 namespace TensorProtocol.Quic.Internal;
 
 /// <summary>
-/// 64 KiB blocks for <see cref="ReceiveBuffer"/>, recycled by the endpoint's loop thread (the only user, so no
-/// locking). Unlike ArrayPool.Shared, whose per-thread and per-core caches are small, it keeps enough blocks for a
-/// few full stream windows, so steady-state receiving allocates nothing.
+/// 64 KiB blocks for <see cref="ReceiveBuffer"/>: rented by the endpoint's loop thread as data arrives, returned by
+/// whichever thread reads them out (the loop, or a reader taking already-buffered bytes on its own thread), hence the
+/// lock — uncontended in practice. Unlike ArrayPool.Shared, whose per-thread and per-core caches are small, it keeps
+/// enough blocks for a few full stream windows, so steady-state receiving allocates nothing.
 /// </summary>
 internal sealed class BlockPool
 {
@@ -14,13 +15,28 @@ internal sealed class BlockPool
 
     internal BlockPool(int maxFreeBytes) => _maxFree = Math.Max(1, maxFreeBytes / BlockSize);
 
-    internal byte[] Rent() => _free.TryPop(out byte[]? block) ? block : GC.AllocateUninitializedArray<byte>(BlockSize);
+    private readonly Lock _lock = new();
+
+    internal byte[] Rent()
+    {
+        lock (_lock)
+        {
+            if (_free.TryPop(out byte[]? block))
+            {
+                return block;
+            }
+        }
+        return GC.AllocateUninitializedArray<byte>(BlockSize);
+    }
 
     internal void Return(byte[] block)
     {
-        if (_free.Count < _maxFree)
+        lock (_lock)
         {
-            _free.Push(block);
+            if (_free.Count < _maxFree)
+            {
+                _free.Push(block);
+            }
         }
     }
 }
