@@ -65,20 +65,24 @@ class LentBuffer:
 
 
 class _Loans:
-    """Buffers lent to the library, keyed by the integer passed as the release callback's user_data."""
+    """Buffers lent to the library through the release callback, keyed by the integer passed as its user_data.
+    Same ``lend`` / ``take_back`` interface as a node's EventQueue, which tracks the buffers its queue releases."""
 
     def __init__(self):
         self._lock = threading.Condition()
         self._loans: dict[int, LentBuffer] = {}
         self._keys = itertools.count(1)
 
-    def add(self, buffer: LentBuffer) -> int:
+    def lend(self, buffer: LentBuffer | None) -> int:
+        """The key to pass as release_data (0, nothing lent, for an empty tensor)."""
+        if buffer is None:
+            return 0
         with self._lock:
             key = next(self._keys)
             self._loans[key] = buffer
         return key
 
-    def release(self, key: int) -> None:
+    def take_back(self, key: int) -> None:
         with self._lock:
             buffer = self._loans.pop(key, None)
             self._lock.notify_all()
@@ -100,7 +104,7 @@ loans = _Loans()
 def _on_release(user_data):
     # Runs on a library thread (ctypes takes the GIL). Never raise into C.
     try:
-        loans.release(user_data or 0)
+        loans.take_back(user_data or 0)
     except BaseException:  # noqa: BLE001 - nothing may escape a C callback
         pass
 

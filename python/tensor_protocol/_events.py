@@ -84,10 +84,6 @@ class EventQueue:
         _ffi.lib.tp_queue_wait(self.handle, timeout_ms, ctypes.byref(ready))
         return bool(ready.value)
 
-    def replace_waiter(self, key: int, settle: Callable[[Outcome], None]) -> None:
-        if key in self._waiters:
-            self._waiters[key] = settle
-
     def add_waiter(self, settle: Callable[[Outcome], None]) -> int:
         key = next(self._keys)
         self._waiters[key] = settle

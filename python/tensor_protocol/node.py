@@ -80,15 +80,6 @@ class _View:
             view.metadata_keys = self._keys
             view.metadata_values = self._values
 
-    def lend(self) -> int:
-        """Hands the memory to the library: it releases it through the release callback from now on."""
-        return loans.add(self.lent) if self.lent else 0
-
-    def take_back(self, key: int) -> None:
-        """The library refused the call, so it never calls the release callback: release here."""
-        if key:
-            loans.release(key)
-
 
 class TensorNode:
     """A tensor node. ``await node.start()``, give peers ``await node.get_node_addr()``, then push with
@@ -230,18 +221,14 @@ class TensorNode:
         ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
 
         def start(cancel: int, key: int, queued: bool) -> int:
-            if queued:  # outcome and release both come back through the node's queue
-                lent = self._events.lend(view.lent)
-                status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), _NO_RELEASE,
-                                               lent, cancel, _NO_COMPLETION, key)
-                if status < 0:
-                    self._events.take_back(lent)
-                return status
-            lent = view.lend()
-            status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), release_callback,
-                                           lent, cancel, completion_callback, key)
+            # Queued: outcome and release both come back through the node's queue; otherwise through callbacks.
+            ledger, release, done = ((self._events, _NO_RELEASE, _NO_COMPLETION) if queued
+                                     else (loans, release_callback, completion_callback))
+            lent = ledger.lend(view.lent)
+            status = _ffi.lib.tp_node_send(handle, ticket, tensor_name, ctypes.byref(view.struct), release, lent,
+                                           cancel, done, key)
             if status < 0:
-                view.take_back(lent)
+                ledger.take_back(lent)  # refused: the library will never release it
             return status
         return start
 
@@ -249,11 +236,11 @@ class TensorNode:
     def register_tensor(self, name: str, tensor: Any) -> None:
         """Serves ``tensor`` to pullers under ``name`` (replacing an earlier one), read in place from its memory."""
         view = _View(as_tensor_data(tensor))
-        lent = view.lend()
+        lent = loans.lend(view.lent)
         status = _ffi.lib.tp_node_register(self._live_handle(), str(name).encode(), ctypes.byref(view.struct),
                                            release_callback, lent)
         if status < 0:
-            view.take_back(lent)
+            loans.take_back(lent)
         check(status)
 
     def unregister_tensor(self, name: str) -> bool:
@@ -378,100 +365,90 @@ class TensorNode:
         """Runs a native operation and waits for it on this thread. On timeout the operation is cancelled: a receive
         (keep_late) returns None, anything else raises OperationTimeoutError. While no event loop watches the node's
         completion queue, this thread waits on the queue itself (no callback, no GIL on library threads); otherwise
-        it waits for a callback."""
-        if self._events.own_for_blocking():
-            try:
-                return self._block_on_queue(start, timeout, keep_late)
-            finally:
-                self._events.disown_blocking()
-        return self._block_on_callback(start, timeout, keep_late)
-
-    _WAIT_SLICE_MS = 100  # how often a blocked call returns to Python, so Ctrl-C is seen within this time
-
-    def _block_on_queue(self, start: Callable[[int, int, bool], int], timeout: float | None, keep_late: bool):
+        it waits for a callback. Either way the wait returns to Python every 100 ms at most, so Ctrl-C is seen."""
         events = self._events
-        box: list = []
-        key = events.add_waiter(box.append)
+        queued = events.own_for_blocking()
+        pending = _Pending(lambda outcome: self._keep_or_free(outcome[2], keep_late))
+        if queued:
+            key, discard = events.add_waiter(pending), events.discard_waiter
+
+            def wait(slice_ms: int) -> None:
+                events.wait(slice_ms)
+                events.drain()
+        else:
+            key, discard = waiters.add(pending), waiters.discard
+
+            def wait(slice_ms: int) -> None:
+                pending.ready.wait(slice_ms / 1000)
         cancel = Cancel()
         try:
-            status = start(cancel.handle, key, True)
+            status = start(cancel.handle, key, queued)
             if status < 0:
-                events.discard_waiter(key)
+                discard(key)
                 check(status)
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
-                while not box:
+                while pending.outcome is None:
                     slice_ms = self._WAIT_SLICE_MS
                     if deadline is not None:
                         left = deadline - time.monotonic()
                         if left <= 0:
                             break
                         slice_ms = min(slice_ms, int(left * 1000) + 1)
-                    events.wait(slice_ms)
-                    events.drain()
+                    wait(slice_ms)
             except BaseException:
-                if not box:  # interrupted (Ctrl-C): the outcome, when it comes, is kept or freed, never lost
+                # Interrupted (Ctrl-C): cancel, and keep (or free) the outcome whenever it comes — never lose it.
+                if pending.abandon():
                     cancel.trigger()
-                    events.replace_waiter(key, lambda outcome: self._keep_or_free(outcome[2], keep_late))
+                else:
+                    pending.on_late(pending.outcome)
                 raise
-            if not box:
+            if pending.outcome is None and pending.abandon():
                 cancel.trigger()
-                events.replace_waiter(key, lambda outcome: self._keep_or_free(outcome[2], keep_late))
                 if keep_late:
                     return None
                 raise OperationTimeoutError(f"the operation did not finish within {timeout} s", _ffi.TP_ERR_TIMEOUT)
-            status, message, tensor = box[0]
+            status, message, tensor = pending.outcome
             if status != _ffi.TP_OK:
                 raise error_for(status, message or "")
             return from_native(tensor) if tensor else None
         finally:
             cancel.free()
+            if queued:
+                events.disown_blocking()
 
-    def _block_on_callback(self, start: Callable[[int, int, bool], int], timeout: float | None, keep_late: bool):
-        done = threading.Event()
-        lock = threading.Lock()
-        state: dict[str, Any] = {"outcome": None, "abandoned": False}
+    _WAIT_SLICE_MS = 100
 
-        def waiter(outcome):
-            with lock:
-                if state["abandoned"]:
-                    self._keep_or_free(outcome[2], keep_late)
-                    return
-                state["outcome"] = outcome
-            done.set()
 
-        key = waiters.add(waiter)
-        cancel = Cancel()
-        try:
-            status = start(cancel.handle, key, False)
-            if status < 0:
-                waiters.discard(key)
-                check(status)
-            try:
-                # Event.wait is interruptible by signals, so Ctrl-C reaches the except below.
-                finished = done.wait(timeout)
-            except BaseException:
-                finished = False
-                with lock:
-                    state["abandoned"] = state["outcome"] is None
-                cancel.trigger()
-                if state["abandoned"]:
-                    raise
-            if not finished:
-                with lock:
-                    if state["outcome"] is None:
-                        state["abandoned"] = True
-                cancel.trigger()
-                if state["abandoned"]:
-                    if keep_late:
-                        return None
-                    raise OperationTimeoutError(f"the operation did not finish within {timeout} s", _ffi.TP_ERR_TIMEOUT)
-            status, message, tensor = state["outcome"]
-            if status != _ffi.TP_OK:
-                raise error_for(status, message or "")
-            return from_native(tensor) if tensor else None
-        finally:
-            cancel.free()
+class _Pending:
+    """The outcome a blocking call waits for. It may arrive on a library thread (callback) or on the waiting thread
+    (its own drain); one that arrives after the wait was given up goes to ``on_late`` instead."""
+
+    __slots__ = ("outcome", "abandoned", "on_late", "ready", "_lock")
+
+    def __init__(self, on_late: Callable[[Any], None]):
+        self.outcome = None
+        self.abandoned = False
+        self.on_late = on_late
+        self.ready = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, outcome) -> None:
+        with self._lock:
+            late = self.abandoned
+            if not late:
+                self.outcome = outcome
+        if late:
+            self.on_late(outcome)
+        else:
+            self.ready.set()
+
+    def abandon(self) -> bool:
+        """Gives up waiting; False if the outcome had already arrived (the caller then owns it)."""
+        with self._lock:
+            if self.outcome is None:
+                self.abandoned = True
+            return self.abandoned
 
 
 class BlockingTensorNode:

@@ -80,12 +80,7 @@ internal static class GrpcRun
             // A tensor-sized array, as the tensor node pushes, rather than one small buffer sent over and over:
             // the sender reads from memory, not from its cache, as it would with real weights.
             byte[] tensor = RandomTensor(bytes);
-            var samples = new List<BulkThroughput.Sample>();
-            for (int i = 0; i < BulkThroughput.SamplesFor(bytes); i++)
-            {
-                samples.Add(await BulkThroughput.TimeAsync(server, ct => PushAsync(client, tensor, ct), cancellationToken));
-            }
-            results.Add(BulkThroughput.Median(samples).ToResult(bytes));
+            results.Add(await BulkThroughput.MeasureSizeAsync(bytes, () => BulkThroughput.TimeAsync(server, ct => PushAsync(client, tensor, ct), cancellationToken)));
         }
         return results;
     }

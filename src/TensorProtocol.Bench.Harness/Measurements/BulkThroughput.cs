@@ -20,14 +20,19 @@ internal static class BulkThroughput
     /// <summary>Transfers timed for a smaller size; the median one is reported (a 1 MiB push lasts ~2 ms).</summary>
     private const int SmallSizeSamples = 9;
 
-    /// <summary>How many timed transfers of <paramref name="bytes"/> to make.</summary>
-    public static int SamplesFor(long bytes) => bytes >= SingleSampleBytes ? 1 : SmallSizeSamples;
-
-    /// <summary>The sample with the median elapsed time.</summary>
-    public static Sample Median(List<Sample> samples)
+    /// <summary>
+    /// Times <paramref name="timeOne"/> once for a large size, or <see cref="SmallSizeSamples"/> times for a small one,
+    /// and reports the sample with the median elapsed time.
+    /// </summary>
+    public static async Task<BulkResult> MeasureSizeAsync(long bytes, Func<Task<Sample>> timeOne)
     {
+        var samples = new List<Sample>();
+        for (int i = 0; i < (bytes >= SingleSampleBytes ? 1 : SmallSizeSamples); i++)
+        {
+            samples.Add(await timeOne());
+        }
         samples.Sort(static (a, b) => a.Elapsed.CompareTo(b.Elapsed));
-        return samples[samples.Count / 2];
+        return samples[samples.Count / 2].ToResult(bytes);
     }
 
     /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
@@ -55,12 +60,7 @@ internal static class BulkThroughput
         foreach (long bytes in settings.BulkSizes)
         {
             ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
-            var samples = new List<Sample>();
-            for (int i = 0; i < SamplesFor(bytes); i++)
-            {
-                samples.Add(await TransferAsync(transport, server, chunk, bytes, cancellationToken));
-            }
-            results.Add(Median(samples).ToResult(bytes));
+            results.Add(await MeasureSizeAsync(bytes, () => TransferAsync(transport, server, chunk, bytes, cancellationToken)));
         }
         return results;
     }

@@ -80,13 +80,8 @@ internal static class TensorRun
         {
             ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
             TensorData? bulk = operation == TensorOperation.Push ? BenchTensors.Random(bytes) : null;
-            var samples = new List<BulkThroughput.Sample>();
-            for (int i = 0; i < BulkThroughput.SamplesFor(bytes); i++)
-            {
-                samples.Add(await BulkThroughput.TimeAsync(
-                    server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk(bytes), bulk, ct), cancellationToken));
-            }
-            results.Add(BulkThroughput.Median(samples).ToResult(bytes));
+            results.Add(await BulkThroughput.MeasureSizeAsync(bytes, () => BulkThroughput.TimeAsync(
+                server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk(bytes), bulk, ct), cancellationToken)));
         }
         return results;
     }

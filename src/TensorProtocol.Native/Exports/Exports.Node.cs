@@ -91,15 +91,15 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done, handle);
+            Completion completion = CompletionFor(done, doneData, handle);
             // Everything that can be checked without the network is checked here, so a bad ticket, name or tensor
             // is a return code and nothing is dialed.
-            NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+            NodeTicket peer = ReadTicket(ticket);
             string tensorName = RequireName(name);
-            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
+            CancellationToken token = TokenOf(cancel);
             TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemoryOwner owner);
             owner.Arm(); // from here on the operation runs and the release will be announced
-            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, token, new Completion(done, doneData, handle.Queue));
+            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, token, completion);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -116,11 +116,10 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done, handle);
-            NodeTicket peer = global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+            Completion completion = CompletionFor(done, doneData, handle);
+            NodeTicket peer = ReadTicket(ticket);
             string tensorName = RequireName(name);
-            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            _ = Operations.RequestAsync(handle.Node, peer, tensorName, token, new Completion(done, doneData, handle.Queue));
+            _ = Operations.RequestAsync(handle.Node, peer, tensorName, TokenOf(cancel), completion);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -204,9 +203,8 @@ internal static unsafe partial class Exports
         try
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
-            RequireCompletion(done, handle);
-            CancellationToken token = Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
-            _ = Operations.ReceiveAsync(handle.Node, token, new Completion(done, doneData, handle.Queue));
+            Completion completion = CompletionFor(done, doneData, handle);
+            _ = Operations.ReceiveAsync(handle.Node, TokenOf(cancel), completion);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -242,13 +240,19 @@ internal static unsafe partial class Exports
         }
     }
 
-    private static void RequireCompletion(delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, NodeHandle node)
+    /// <summary>Where an operation reports: its callback, or the node's queue when the callback is NULL.</summary>
+    private static Completion CompletionFor(delegate* unmanaged[Cdecl]<nint, int, byte*, nint, void> done, nint doneData, NodeHandle node)
     {
         if (done is null && node.Queue is null)
         {
             throw new ArgumentNullException(nameof(done), "done (the completion callback) is NULL and the node has no completion queue.");
         }
+        return new Completion(done, doneData, node.Queue);
     }
+
+    private static NodeTicket ReadTicket(byte* ticket) => global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+
+    private static CancellationToken TokenOf(nint cancel) => Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
 
     private static string RequireName(byte* name)
     {
