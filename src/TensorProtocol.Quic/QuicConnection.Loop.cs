@@ -24,6 +24,7 @@ public sealed unsafe partial class QuicConnection
     private readonly Dictionary<long, QuicStream> _streams = [];
     private readonly Queue<QuicStream> _sendQueue = new();
     private readonly List<QuicStream> _readReady = [];
+    private readonly List<QuicStream> _arrivedStreams = []; // peer-opened during this batch, not yet offered
     private readonly Queue<(QuicStreamType Type, CompletionSource<QuicStream> Source)> _pendingOpens = new();
     private readonly List<ConnectionIdKey> _cids = [];
     private bool _streamCreditChanged;
@@ -59,6 +60,7 @@ public sealed unsafe partial class QuicConnection
             // The server completes only after the client's Certificate, CertificateVerify and Finished: the client
             // is authenticated, and only now may anything it sent reach the application.
             _state = State.Connected;
+            PublishStreamCredit();
             Log.HandshakeCompleted(_logger, LogId, RemoteEndPoint, RemotePublicKey);
             _endpoint.EnqueueAccepted(this);
         }
@@ -70,6 +72,7 @@ public sealed unsafe partial class QuicConnection
         {
             // HANDSHAKE_DONE: the server has verified our certificate too, so the connection is really usable.
             _state = State.Connected;
+            PublishStreamCredit();
             Log.HandshakeCompleted(_logger, LogId, RemoteEndPoint, RemotePublicKey);
             _connectSource?.TrySetResult(this);
             _connectSource = null;
@@ -82,7 +85,42 @@ public sealed unsafe partial class QuicConnection
     {
         var stream = new QuicStream(this, streamId, isLocal: false);
         _streams[streamId] = stream;
-        _incomingStreams.Writer.TryWrite(stream);
+        // Offered after the batch (OfferArrivedStreams), when it is known whether all its data came with it.
+        _arrivedStreams.Add(stream);
+    }
+
+    /// <summary>
+    /// Offers the streams the peer opened in this batch: a complete one to <see cref="InboundStreamHandler"/>
+    /// first, then to the accept queue.
+    /// </summary>
+    private void OfferArrivedStreams()
+    {
+        Func<QuicStream, bool>? handler = InboundStreamHandler;
+        foreach (QuicStream stream in _arrivedStreams)
+        {
+            if (handler is not null && _state == State.Connected && stream.HasAllData && TryHandleOnLoop(handler, stream))
+            {
+                OnStreamAccepted(stream);
+                continue;
+            }
+            _incomingStreams.Writer.TryWrite(stream);
+        }
+        _arrivedStreams.Clear();
+    }
+
+    private bool TryHandleOnLoop(Func<QuicStream, bool> handler, QuicStream stream)
+    {
+        try
+        {
+            return handler(stream);
+        }
+        catch (Exception e)
+        {
+            // Never into the loop: whatever the handler already took from the stream cannot be offered again.
+            Log.InboundStreamHandlerFailed(_logger, LogId, stream.Id, e);
+            stream.Abort(QuicAbortDirection.Both, InternalErrorCode);
+            return true;
+        }
     }
 
     private void OnStreamData(long streamId, byte* data, int length, bool fin)
@@ -143,11 +181,22 @@ public sealed unsafe partial class QuicConnection
         if (_terminalError is { } error)
         {
             source.TrySetException(error);
+            EndSlowOpen(type);
             return;
         }
         if (_pendingOpens.Count > 0 || !TryOpen(type, source))
         {
             _pendingOpens.Enqueue((type, source));
+            return;
+        }
+        EndSlowOpen(type);
+    }
+
+    private void EndSlowOpen(QuicStreamType type)
+    {
+        if (type == QuicStreamType.Bidirectional)
+        {
+            EndSlowBidiOpen();
         }
     }
 
@@ -168,6 +217,10 @@ public sealed unsafe partial class QuicConnection
         }
         var stream = new QuicStream(this, id, isLocal: true);
         _streams[id] = stream;
+        if (type == QuicStreamType.Bidirectional)
+        {
+            PublishStreamCredit(openedId: id);
+        }
         source.TrySetResult(stream);
         return true;
     }
@@ -188,6 +241,7 @@ public sealed unsafe partial class QuicConnection
             if (source.IsCompleted)
             {
                 _pendingOpens.Dequeue();
+                EndSlowOpen(type);
                 continue;
             }
             if (!TryOpen(type, source))
@@ -195,6 +249,7 @@ public sealed unsafe partial class QuicConnection
                 return;
             }
             _pendingOpens.Dequeue();
+            EndSlowOpen(type);
         }
     }
 
@@ -274,6 +329,10 @@ public sealed unsafe partial class QuicConnection
     /// <summary>After a batch of datagrams: completes reads, grants credit, opens streams that got credit.</summary>
     internal void AfterPackets()
     {
+        if (_arrivedStreams.Count > 0)
+        {
+            OfferArrivedStreams();
+        }
         if (_readReady.Count > 0)
         {
             foreach (QuicStream stream in _readReady)
@@ -287,6 +346,7 @@ public sealed unsafe partial class QuicConnection
         {
             _streamCreditChanged = false;
             TryOpenPending();
+            PublishStreamCredit();
         }
         ProbeBlockedStreams();
     }
@@ -635,7 +695,13 @@ public sealed unsafe partial class QuicConnection
         _incomingStreams.Writer.TryComplete();
         while (_pendingOpens.Count > 0)
         {
-            _pendingOpens.Dequeue().Source.TrySetException(error);
+            var (type, source) = _pendingOpens.Dequeue();
+            source.TrySetException(error);
+            EndSlowOpen(type);
+        }
+        lock (_openLock)
+        {
+            _claimableBidi = 0;
         }
         foreach (QuicStream stream in _streams.Values)
         {
@@ -643,6 +709,7 @@ public sealed unsafe partial class QuicConnection
         }
         _sendQueue.Clear();
         _readReady.Clear();
+        _arrivedStreams.Clear();
     }
 
     /// <summary>Ends the connection for good: fails what is pending and frees native state. Loop thread.</summary>

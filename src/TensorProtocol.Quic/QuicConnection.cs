@@ -15,6 +15,9 @@ public sealed partial class QuicConnection : IAsyncDisposable
     /// <summary>The error code sent when a cancelled write or a disposed connection has to abort something.</summary>
     internal const long CancelledErrorCode = 0;
 
+    /// <summary>The error code a stream is aborted with when <see cref="InboundStreamHandler"/> failed on it.</summary>
+    internal const long InternalErrorCode = 1;
+
     private readonly QuicEndpoint _endpoint;
     private readonly Channel<QuicStream> _incomingStreams = Channel.CreateUnbounded<QuicStream>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly ILogger _logger;
@@ -61,6 +64,22 @@ public sealed partial class QuicConnection : IAsyncDisposable
     internal QuicException? TerminalError => _terminalError;
 
     /// <summary>
+    /// Optional: serves a peer-opened stream on the endpoint's loop thread, before it is offered to
+    /// <see cref="AcceptInboundStreamAsync"/>, when all of its data (through FIN) arrived in one batch of packets — a
+    /// small request answered at once, without handing it to another thread and back. Return true to take the stream
+    /// (it is then never offered); false leaves it to <see cref="AcceptInboundStreamAsync"/> untouched. The handler
+    /// must not block: it may read with <see cref="QuicStream.Peek"/> and <see cref="QuicStream.ReadBuffered"/> and
+    /// queue writes (they go out with this batch's acknowledgements). An exception it throws aborts the stream.
+    /// </summary>
+    public Func<QuicStream, bool>? InboundStreamHandler
+    {
+        get => Volatile.Read(ref _inboundStreamHandler);
+        set => Volatile.Write(ref _inboundStreamHandler, value);
+    }
+
+    private Func<QuicStream, bool>? _inboundStreamHandler;
+
+    /// <summary>
     /// Opens a stream, waiting while the peer's stream limit is reached (until it grants more or
     /// <paramref name="cancellationToken"/> fires).
     /// </summary>
@@ -71,7 +90,19 @@ public sealed partial class QuicConnection : IAsyncDisposable
         {
             return ValueTask.FromException<QuicStream>(error);
         }
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<QuicStream>(cancellationToken);
+        }
+        if (type == QuicStreamType.Bidirectional && TryClaimBidiStream() is { } claimed)
+        {
+            return ValueTask.FromResult(claimed);
+        }
         var source = new CompletionSource<QuicStream>();
+        if (type == QuicStreamType.Bidirectional)
+        {
+            BeginSlowBidiOpen();
+        }
         Post(() => OpenStreamOnLoop(type, source));
         if (!cancellationToken.CanBeCanceled)
         {

@@ -56,6 +56,9 @@ public sealed unsafe partial class QuicEndpoint
                     break;
                 }
                 ReceiveAll(received);
+                // What the packets set off on this thread (a stream handler's answer, credit for what it read) goes
+                // out with their acknowledgements rather than in packets of its own.
+                DrainWork();
                 ulong now = Tick();
                 RunTimers(now);
                 WriteDirty(now);
@@ -76,7 +79,6 @@ public sealed unsafe partial class QuicEndpoint
 
     private void DrainWork()
     {
-        Volatile.Write(ref _wakeRequested, 0);
         while (_work.TryDequeue(out Action? work))
         {
             work();
@@ -297,8 +299,15 @@ public sealed unsafe partial class QuicEndpoint
 
     private void Wait()
     {
-        if (!_work.IsEmpty || _dirty.Count > 0)
+        if (_dirty.Count > 0)
         {
+            return;
+        }
+        // Park first, then look at the queue: a post that lands after the look sees the flag and writes the eventfd.
+        Interlocked.Exchange(ref _parked, 1);
+        if (!_work.IsEmpty)
+        {
+            Volatile.Write(ref _parked, 0);
             return;
         }
         ulong next = ulong.MaxValue;
@@ -324,6 +333,7 @@ public sealed unsafe partial class QuicEndpoint
             timeoutPointer = &timeout;
         }
         int rv = libc.ppoll(fds, 2, timeoutPointer, null);
+        Volatile.Write(ref _parked, 0);
         if (rv <= 0)
         {
             return;

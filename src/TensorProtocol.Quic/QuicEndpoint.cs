@@ -31,7 +31,9 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     // descriptor number would land in some other file.
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _eventFd;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _wakeRequested;
+    // 1 while the loop is (about to be) parked in ppoll: only then does Post have to write the eventfd. A loop that is
+    // running drains the work queue before it parks again, so posts meanwhile cost no system call and no extra turn.
+    private int _parked;
     private int _disposeRequested;
     private int _pendingAccepts;
 
@@ -220,6 +222,10 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     internal void Post(Action work)
     {
         _work.Enqueue(work);
+        if (Thread.CurrentThread == _thread && !_stopped.Task.IsCompleted)
+        {
+            return; // the loop itself: it drains the queue before it sleeps, no need to wake it
+        }
         if (_stopped.Task.IsCompleted)
         {
             DrainAfterStop();
@@ -248,7 +254,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
 
     private unsafe void Wake()
     {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) != 0)
+        if (Interlocked.Exchange(ref _parked, 0) == 0)
         {
             return;
         }

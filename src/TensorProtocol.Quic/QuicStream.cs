@@ -17,6 +17,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     private readonly CompletionSource<int> _readSource = new();
     private int _readInProgress;
     private int _disposed;
+    private int _finQueued; // the application asked for FIN (the loop may not have seen it yet)
 
     internal QuicStream(QuicConnection connection, long id, bool isLocal)
     {
@@ -59,6 +60,12 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// </summary>
     public bool ReadsCompleted => Volatile.Read(ref _finReceived) && (_bufferedStore?.Length ?? 0) == 0 && Volatile.Read(ref _readInProgress) == 0;
 
+    /// <summary>
+    /// Bytes that arrived and wait to be read. Reading them (<see cref="ReadBuffered"/>, or a read no larger than
+    /// this) takes no round trip through the loop.
+    /// </summary>
+    public long BufferedLength => BufferedBytes;
+
     /// <summary>The connection the stream belongs to.</summary>
     public QuicConnection Connection => _connection;
 
@@ -81,6 +88,10 @@ public sealed partial class QuicStream : IAsyncDisposable
         if (buffer.IsEmpty && !completeWrites)
         {
             return ValueTask.CompletedTask;
+        }
+        if (completeWrites)
+        {
+            Volatile.Write(ref _finQueued, 1);
         }
         var write = new PendingWrite(this, buffer, completeWrites);
         if (cancellationToken.CanBeCanceled)
@@ -114,6 +125,7 @@ public sealed partial class QuicStream : IAsyncDisposable
         {
             return;
         }
+        Volatile.Write(ref _finQueued, 1);
         _connection.Post(RequestFin);
     }
 
@@ -204,6 +216,66 @@ public sealed partial class QuicStream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes up to <paramref name="destination"/>.Length bytes that already arrived, without waiting; 0 when none are
+    /// buffered (which says nothing about the end of the stream: see <see cref="ReadsCompleted"/>). Like a read, it
+    /// frees flow-control credit for the peer.
+    /// </summary>
+    /// <exception cref="QuicException">The stream or its connection failed, or reading was aborted.</exception>
+    public int ReadBuffered(Span<byte> destination)
+    {
+        if (!CanRead)
+        {
+            throw new InvalidOperationException("This stream is not readable.");
+        }
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _readInProgress, 1) != 0)
+        {
+            throw new InvalidOperationException("A read is already in progress on this stream.");
+        }
+        try
+        {
+            if (destination.IsEmpty)
+            {
+                return 0;
+            }
+            if (TryReadBuffered(destination, fillAll: false, out int copied))
+            {
+                return copied;
+            }
+            if (Volatile.Read(ref _readError) is { } error)
+            {
+                throw error;
+            }
+            return 0;
+        }
+        finally
+        {
+            Volatile.Write(ref _readInProgress, 0);
+        }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="destination"/>.Length bytes that already arrived, without consuming them: a
+    /// later read returns them again. For deciding how to read what is there (a length prefix, a header).
+    /// </summary>
+    public int Peek(Span<byte> destination)
+    {
+        if (!CanRead)
+        {
+            throw new InvalidOperationException("This stream is not readable.");
+        }
+        ReceiveBuffer? store = Volatile.Read(ref _bufferedStore);
+        if (store is null)
+        {
+            return 0;
+        }
+        lock (_storeLock)
+        {
+            return store.Peek(destination);
+        }
+    }
+
     /// <summary>Reads until <paramref name="buffer"/> is full; throws <see cref="EndOfStreamException"/> if the stream ends first.</summary>
     public async ValueTask ReadExactlyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -240,6 +312,10 @@ public sealed partial class QuicStream : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return ValueTask.CompletedTask;
+        }
+        if ((!CanWrite || Volatile.Read(ref _finQueued) != 0) && (!CanRead || ReadsCompleted))
+        {
+            return ValueTask.CompletedTask; // FIN is on its way and everything was read: the loop has nothing to do
         }
         _connection.Post(DisposeOnLoop);
         return ValueTask.CompletedTask;

@@ -71,22 +71,29 @@ public sealed partial class TensorNode
             await using (stream.ConfigureAwait(false))
             {
                 // Header and payload go out back to back; the payload is pinned, not copied.
-                Task writes = PayloadWriter.WriteAsync(stream, header, tensor, reporter, ct);
-                var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
-                if (response is null)
+                PayloadWriter.PayloadWrites writes = PayloadWriter.Start(stream, header, tensor, reporter, ct);
+                try
                 {
-                    await Observe(writes).ConfigureAwait(false);
-                    throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
+                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
+                    if (response is null)
+                    {
+                        await Observe(writes.WhenDone()).ConfigureAwait(false);
+                        throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
+                    }
+                    if (response.Status != ResponseStatus.Ok)
+                    {
+                        // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
+                        await Observe(writes.WhenDone()).ConfigureAwait(false);
+                        throw Refusal(ticket.NodeId, "push", name, response);
+                    }
                 }
-                if (response.Status != ResponseStatus.Ok)
+                finally
                 {
-                    // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
-                    await Observe(writes).ConfigureAwait(false);
-                    throw Refusal(ticket.NodeId, "push", name, response);
+                    // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the
+                    // payload stays pinned until they come; a retransmission could only be a duplicate the peer drops).
+                    // Usually they came with the answer, and this finishes at once.
+                    _ = Observe(writes.WhenDone());
                 }
-                // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the payload
-                // stays pinned until they come; a retransmission of it could only be a duplicate the peer drops).
-                _ = Observe(writes);
             }
             return true;
         }, cancellationToken).ConfigureAwait(false);

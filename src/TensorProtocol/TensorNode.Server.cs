@@ -30,6 +30,8 @@ public sealed partial class TensorNode
     private async Task ServeConnectionAsync(QuicConnection connection, CancellationToken cancellationToken)
     {
         var peer = new NodeId(connection.RemotePublicKey);
+        // Requests that arrive whole are answered on the loop thread; the rest come through the accept below.
+        connection.InboundStreamHandler = stream => TryServeOnLoop(stream, peer);
         var streams = new List<Task>();
         try
         {
@@ -135,17 +137,8 @@ public sealed partial class TensorNode
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
                 return;
             }
-            var tensor = new ReceivedTensor(request.Name, payload.ToTensor(metadata), peer);
-            if (!_queue.Enqueue(tensor))
-            {
-                tensor.Data.Dispose();
-                await RespondAsync(stream, new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down")).ConfigureAwait(false);
-                return;
-            }
-            queued = true;
-            _metrics!.Received(length);
-            Log.Received(_logger, request.Name, length, peer);
-            await RespondAsync(stream, new ResponseHeader(ResponseStatus.Ok)).ConfigureAwait(false);
+            ResponseHeader? refusal = Deliver(request.Name, payload.ToTensor(metadata), peer, out queued);
+            await stream.WriteAsync(refusal?.ToFrame() ?? s_okFrame, completeWrites: true).ConfigureAwait(false);
         }
         finally
         {
@@ -178,7 +171,7 @@ public sealed partial class TensorNode
         }
         byte[] header = new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata).ToFrame();
         // Served without copying: the registered memory is pinned until the puller acknowledged it.
-        await PayloadWriter.WriteAsync(stream, header, tensor, progress: null, CancellationToken.None).ConfigureAwait(false);
+        await PayloadWriter.Start(stream, header, tensor, progress: null, CancellationToken.None).WhenDone().ConfigureAwait(false);
     }
 
     private async Task RefuseAsync(QuicStream stream, NodeId peer, string operation, string name, ResponseStatus status, string reason)

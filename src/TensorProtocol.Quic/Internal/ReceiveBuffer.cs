@@ -64,6 +64,23 @@ internal sealed class ReceiveBuffer(BlockPool pool)
         return copied;
     }
 
+    /// <summary>Copies up to <paramref name="destination"/>.Length bytes from the front without consuming them.</summary>
+    internal int Peek(Span<byte> destination)
+    {
+        int copied = 0;
+        foreach (Block block in _blocks)
+        {
+            if (copied == destination.Length)
+            {
+                break;
+            }
+            int n = Math.Min(block.End - block.Start, destination.Length - copied);
+            block.Array.AsSpan(block.Start, n).CopyTo(destination[copied..]);
+            copied += n;
+        }
+        return copied;
+    }
+
     internal void Clear()
     {
         while (_blocks.Count > 0)

@@ -413,6 +413,10 @@ internal static unsafe partial class ngtcp2
 
     [LibraryImport(Libraries.Ngtcp2)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial ulong ngtcp2_conn_get_streams_bidi_left(void* conn);
+
+    [LibraryImport(Libraries.Ngtcp2)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int ngtcp2_conn_open_uni_stream(void* conn, long* pstream_id, void* stream_user_data);
 
     [LibraryImport(Libraries.Ngtcp2)]

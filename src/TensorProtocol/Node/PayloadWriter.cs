@@ -32,18 +32,35 @@ internal static class PayloadWriter
     internal const int SegmentWindow = 2;
 
     /// <summary>
-    /// Queues the header and the first chunks before returning (so they go out at once); the task queues the rest as
-    /// earlier chunks are acknowledged and completes when all are, or fails with the first failure once every queued
-    /// write has ended (no chunk is queued after a failure).
+    /// Queues the header and the first chunks before returning (so they go out at once). When more remain, or progress
+    /// is reported, a pump queues the rest as earlier chunks are acknowledged; otherwise nothing runs until
+    /// <see cref="PayloadWrites.WhenDone"/> is asked, which by then usually finds every write acknowledged and needs
+    /// no continuation at all (for a small push the acknowledgement arrives with the receiver's answer).
     /// </summary>
-    internal static Task WriteAsync(QuicStream stream, byte[] header, TensorData tensor, ProgressReporter? progress, CancellationToken cancellationToken)
+    internal static PayloadWrites Start(QuicStream stream, byte[] header, TensorData tensor, ProgressReporter? progress, CancellationToken cancellationToken)
     {
         // Held until the last write has ended, so disposing the tensor (or its file reader) mid-send cannot release
         // the memory between two chunks.
         IDisposable? lease = tensor.KeepMemoryAlive();
         try
         {
-            return WriteCore(stream, header, tensor.PayloadSequence, progress, lease, cancellationToken);
+            ReadOnlySequence<byte> payload = tensor.PayloadSequence;
+            var writer = new ChunkWriter(stream, payload, progress is null ? int.MaxValue : ProgressChunkSize, cancellationToken);
+            ValueTask headerWrite = stream.WriteAsync(header, completeWrites: payload.IsEmpty, cancellationToken);
+            var queued = new Queue<(ValueTask Write, int Length)>(Window + 1);
+            queued.Enqueue((headerWrite, 0));
+            // Without progress a write is a whole segment (1 GiB above 2 GiB): two queued are a gigabyte ahead.
+            int window = progress is null ? SegmentWindow : Window;
+            for (int i = 0; i < window && writer.TryWriteNext(out ValueTask write, out int length); i++)
+            {
+                queued.Enqueue((write, length));
+            }
+            var writes = new PayloadWrites(stream, writer, queued, progress, lease);
+            if (progress is not null || writer.HasMore)
+            {
+                writes.WhenDone();
+            }
+            return writes;
         }
         catch
         {
@@ -52,19 +69,51 @@ internal static class PayloadWriter
         }
     }
 
-    private static Task WriteCore(QuicStream stream, byte[] header, ReadOnlySequence<byte> payload, ProgressReporter? progress, IDisposable? lease, CancellationToken cancellationToken)
+    /// <summary>The writes of one payload, and the memory lease they hold until every one has ended.</summary>
+    internal sealed class PayloadWrites(QuicStream stream, ChunkWriter writer, Queue<(ValueTask Write, int Length)> queued, ProgressReporter? progress, IDisposable? lease)
     {
-        var writer = new ChunkWriter(stream, payload, progress is null ? int.MaxValue : ProgressChunkSize, cancellationToken);
-        ValueTask headerWrite = stream.WriteAsync(header, completeWrites: payload.IsEmpty, cancellationToken);
-        var queued = new Queue<(ValueTask Write, int Length)>(Window + 1);
-        queued.Enqueue((headerWrite, 0));
-        // Without progress a write is a whole segment (1 GiB above 2 GiB): two queued are a gigabyte ahead.
-        int window = progress is null ? SegmentWindow : Window;
-        for (int i = 0; i < window && writer.TryWriteNext(out ValueTask write, out int length); i++)
+        private Task? _done;
+
+        /// <summary>
+        /// Completes when every write has been acknowledged, or fails with the first failure once every queued write
+        /// has ended (no chunk is queued after a failure). Idempotent; must be called once the writes are no longer
+        /// of interest, since the lease is released only through it.
+        /// </summary>
+        internal Task WhenDone()
         {
-            queued.Enqueue((write, length));
+            if (_done is not null)
+            {
+                return _done;
+            }
+            if (!writer.HasMore && queued.All(static q => q.Write.IsCompleted))
+            {
+                return _done = Finish();
+            }
+            return _done = PumpAsync(stream, writer, queued, progress, lease);
         }
-        return PumpAsync(stream, writer, queued, progress, lease);
+
+        // Everything already ended: take the results here, without a continuation.
+        private Task Finish()
+        {
+            using IDisposable? held = lease;
+            Exception? failure = null;
+            while (queued.TryDequeue(out (ValueTask Write, int Length) next))
+            {
+                try
+                {
+                    next.Write.GetAwaiter().GetResult();
+                    if (failure is null)
+                    {
+                        progress?.Advance(next.Length);
+                    }
+                }
+                catch (Exception e) when (e is QuicException or OperationCanceledException or InvalidOperationException)
+                {
+                    failure ??= e;
+                }
+            }
+            return failure is null ? Task.CompletedTask : Task.FromException(failure);
+        }
     }
 
     // The transport completes writes in stream order, so awaiting them in order reports acknowledged bytes as they
@@ -108,11 +157,13 @@ internal static class PayloadWriter
     }
 
     /// <summary>Walks the payload's segments in chunks, queueing one write per chunk (FIN with the last).</summary>
-    private sealed class ChunkWriter(QuicStream stream, ReadOnlySequence<byte> payload, int chunkSize, CancellationToken cancellationToken)
+    internal sealed class ChunkWriter(QuicStream stream, ReadOnlySequence<byte> payload, int chunkSize, CancellationToken cancellationToken)
     {
         private SequencePosition _position = payload.Start;
         private ReadOnlyMemory<byte> _segment;
         private long _remaining = payload.Length;
+
+        public bool HasMore => _remaining > 0;
 
         public bool TryWriteNext(out ValueTask write, out int length)
         {

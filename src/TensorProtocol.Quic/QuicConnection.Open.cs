@@ -1,0 +1,106 @@
+using TensorProtocol.Quic.Interop;
+using TensorProtocol.Quic.Native;
+
+namespace TensorProtocol.Quic;
+
+// Opening a bidirectional stream without a round trip through the loop. Stream IDs are handed out in order, so
+// while the peer's limit leaves room the caller can name the next ID itself and the loop opens it in ngtcp2 before
+// any operation on it: work items run in the order they were posted, and claims are posted under the lock that
+// orders them. Everything the loop knows about the limit is published under that lock.
+public sealed unsafe partial class QuicConnection
+{
+    private readonly Lock _openLock = new();
+    private long _claimableBidi;   // streams the peer allows that no open has claimed; 0 until connected
+    private long _nextBidiId;      // the ID the next bidirectional open gets
+    private int _claimsInFlight;   // claimed, not yet opened in ngtcp2 by the loop
+    private int _bidiOpensWaiting; // posted the slow way (and not finished): claims must not overtake them
+
+    /// <summary>On the caller's thread: a stream opened without waiting for the loop, or null to go the slow way.</summary>
+    private QuicStream? TryClaimBidiStream()
+    {
+        lock (_openLock)
+        {
+            if (_claimableBidi == 0 || _bidiOpensWaiting > 0)
+            {
+                return null;
+            }
+            var stream = new QuicStream(this, _nextBidiId, isLocal: true);
+            _nextBidiId += 4;
+            _claimableBidi--;
+            _claimsInFlight++;
+            Post(() => OpenClaimedOnLoop(stream));
+            return stream;
+        }
+    }
+
+    private void OpenClaimedOnLoop(QuicStream stream)
+    {
+        if (_terminalError is { } error)
+        {
+            lock (_openLock)
+            {
+                _claimsInFlight--;
+            }
+            stream.OnConnectionTerminated(error);
+            return;
+        }
+        long id;
+        int rv = ngtcp2.ngtcp2_conn_open_bidi_stream(Conn, &id, null);
+        lock (_openLock)
+        {
+            _claimsInFlight--;
+        }
+        if (rv != 0 || id != stream.Id)
+        {
+            // The accounting above makes this impossible; if it ever happens, the stream IDs no longer match ngtcp2's.
+            var broken = new QuicException(QuicErrorKind.InternalError, $"Opening claimed stream {stream.Id} failed ({(rv != 0 ? QuicNative.Ngtcp2Error(rv) : $"ngtcp2 chose {id}")}).");
+            stream.OnConnectionTerminated(broken);
+            CloseOnLoop(InternalErrorCode, "stream accounting failed");
+            return;
+        }
+        _streams[id] = stream;
+    }
+
+    /// <summary>Loop: a bidirectional open was posted the slow way (called on the caller's thread before posting).</summary>
+    private void BeginSlowBidiOpen()
+    {
+        lock (_openLock)
+        {
+            _bidiOpensWaiting++;
+        }
+    }
+
+    /// <summary>Loop: a slow bidirectional open finished (opened, failed or cancelled).</summary>
+    private void EndSlowBidiOpen()
+    {
+        lock (_openLock)
+        {
+            _bidiOpensWaiting--;
+        }
+    }
+
+    /// <summary>
+    /// Loop: republishes how many streams may be claimed, after anything that changed the peer's limit or the number
+    /// opened in ngtcp2 (a slow open, MAX_STREAMS, becoming connected).
+    /// </summary>
+    private void PublishStreamCredit(long? openedId = null)
+    {
+        if (_state != State.Connected)
+        {
+            return;
+        }
+        long left = (long)ngtcp2.ngtcp2_conn_get_streams_bidi_left(Conn);
+        lock (_openLock)
+        {
+            if (openedId is { } id)
+            {
+                _nextBidiId = id + 4;
+            }
+            else if (_nextBidiId == 0 && IsServer)
+            {
+                _nextBidiId = 1; // a server's bidirectional streams are 1, 5, 9, ...
+            }
+            _claimableBidi = Math.Max(0, left - _claimsInFlight);
+        }
+    }
+}
