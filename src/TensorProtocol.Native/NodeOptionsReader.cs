@@ -9,9 +9,13 @@ internal static unsafe class NodeOptionsReader
 {
     private const uint MinimumSize = 8; // struct_size, port, reserved
 
+    // Every received tensor is owned by a handle its caller frees (tp_tensor_free): from 1 MiB on, that returns its
+    // memory then, not whenever the garbage collector next runs.
+    internal const long NativeReceiveThreshold = 1 << 20;
+
     public static TensorNodeOptions Read(tp_node_options* given)
     {
-        var defaults = new TensorNodeOptions();
+        var defaults = new TensorNodeOptions { NativeReceiveThreshold = NativeReceiveThreshold };
         if (given is null)
         {
             return defaults;

@@ -55,7 +55,8 @@ public sealed partial class TensorNode
     {
         TensorMetadata metadata = request.Tensor!;
         long length = metadata.ByteLength;
-        if ((_options.AllowedSenders is { } allowed && !allowed.Contains(peer)) || length > InlinePayloadLimit || available != frame.Length + length)
+        if ((_options.AllowedSenders is { } allowed && !allowed.Contains(peer)) || length > InlinePayloadLimit || length >= _options.NativeReceiveThreshold
+            || available != frame.Length + length)
         {
             return false;
         }

@@ -57,6 +57,18 @@ public sealed record TensorNodeOptions
     /// </summary>
     public long ReceiveMemoryBudget { get; init; } = DefaultReceiveMemoryBudget;
 
+    /// <summary>
+    /// Received payloads of at least this many bytes land in native memory that the <see cref="TensorData"/> owns
+    /// (<see cref="TensorData.Dispose"/> returns it to the system at once; a finalizer does if the tensor is forgotten)
+    /// instead of a managed array, which only a garbage collection frees, whenever the collector gets to it. Default:
+    /// <see cref="DefaultNativeReceiveThreshold"/>: only payloads no array can hold (above 2 GiB). Hosts that release every tensor
+    /// explicitly — the C ABI and Python do — set it lower, so memory comes back when a tensor is released.
+    /// </summary>
+    public long NativeReceiveThreshold { get; init; } = DefaultNativeReceiveThreshold;
+
+    /// <summary>The default <see cref="NativeReceiveThreshold"/>: none, so only payloads larger than any array go native.</summary>
+    public const long DefaultNativeReceiveThreshold = long.MaxValue;
+
     /// <summary>What a sender experiences when the queue is full.</summary>
     public QueueFullBehavior QueueFullBehavior { get; init; } = QueueFullBehavior.Refuse;
 
@@ -111,6 +123,10 @@ public sealed record TensorNodeOptions
         if (ReceiveMemoryBudget < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveMemoryBudget), ReceiveMemoryBudget, "Must be positive.");
+        }
+        if (NativeReceiveThreshold < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NativeReceiveThreshold), NativeReceiveThreshold, "Must be 0 or more.");
         }
         if (MaxPooledConnections < 1)
         {

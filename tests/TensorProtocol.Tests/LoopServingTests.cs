@@ -72,4 +72,28 @@ public sealed class LoopServingTests : NodeTestBase
         }
         Assert.Equal(count, seen.Count);
     }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(3 << 20)]
+    public async Task NativeReceiveThreshold_PutsPayloadsFromThatSizeInNativeMemory_PushedOrPulled(int size)
+    {
+        const int threshold = 1 << 20;
+        await using TensorNode receiver = await StartNodeAsync(o => o with { NativeReceiveThreshold = threshold });
+        await using TensorNode sender = await StartNodeAsync(o => o with { NativeReceiveThreshold = threshold });
+        byte[] bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        var tensor = TensorData.FromArray(bytes, [size]);
+
+        await sender.SendAsync(receiver.Ticket, "pushed", tensor, Timeout());
+        ReceivedTensor received = await receiver.ReceiveAsync(Timeout());
+        sender.Register("served", tensor);
+        using TensorData pulled = await receiver.RequestAsync(sender.Ticket, "served", Timeout());
+        using TensorData pushed = received.Data;
+        foreach (TensorData data in new[] { pushed, pulled })
+        {
+            Assert.Equal(bytes, data.AsSpan<byte>().ToArray());
+            Assert.Equal(size < threshold, System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data.Payload, out _));
+        }
+    }
 }

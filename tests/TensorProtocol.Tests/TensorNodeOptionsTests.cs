@@ -22,5 +22,7 @@ public sealed class TensorNodeOptionsTests
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { MaxTensorBytes = -1 })).ParamName);
         Assert.Equal(nameof(TensorNodeOptions.ReceiveMemoryBudget),
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveMemoryBudget = 0 })).ParamName);
+        Assert.Equal(nameof(TensorNodeOptions.NativeReceiveThreshold),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { NativeReceiveThreshold = -1 })).ParamName);
     }
 }

@@ -49,12 +49,15 @@ internal sealed unsafe class PayloadBuffer : IDisposable
     /// <summary>Completes when the pre-faulting requested so far is done (it holds native memory until then).</summary>
     internal Task Prefaulted => _prefaulted;
 
-    /// <summary>Allocates an uninitialized destination of <paramref name="length"/> bytes; nothing is committed yet.</summary>
+    /// <summary>
+    /// Allocates an uninitialized destination of <paramref name="length"/> bytes; nothing is committed yet. Native
+    /// memory from <paramref name="nativeThreshold"/> bytes on (always above the largest array).
+    /// </summary>
     /// <exception cref="InsufficientMemoryException">The system refused a native mapping.</exception>
-    public static PayloadBuffer Allocate(long length)
+    public static PayloadBuffer Allocate(long length, long nativeThreshold = TensorNodeOptions.DefaultNativeReceiveThreshold)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return length <= Array.MaxLength
+        return length <= Array.MaxLength && length < nativeThreshold
             ? new PayloadBuffer(length, GC.AllocateUninitializedArray<byte>((int)length), null)
             : new PayloadBuffer(length, null, NativeBuffer.Allocate(length));
     }
