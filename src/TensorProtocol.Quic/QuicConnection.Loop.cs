@@ -192,14 +192,6 @@ public sealed unsafe partial class QuicConnection
         EndSlowOpen(type);
     }
 
-    private void EndSlowOpen(QuicStreamType type)
-    {
-        if (type == QuicStreamType.Bidirectional)
-        {
-            EndSlowBidiOpen();
-        }
-    }
-
     private bool TryOpen(QuicStreamType type, CompletionSource<QuicStream> source)
     {
         long id;

@@ -11,7 +11,7 @@ public sealed unsafe partial class QuicConnection
 {
     private readonly Lock _openLock = new();
     private long _claimableBidi;   // streams the peer allows that no open has claimed; 0 until connected
-    private long _nextBidiId;      // the ID the next bidirectional open gets
+    private long _nextBidiId;      // the ID the next bidirectional open gets (set for a server in the constructor)
     private int _claimsInFlight;   // claimed, not yet opened in ngtcp2 by the loop
     private int _bidiOpensWaiting; // posted the slow way (and not finished): claims must not overtake them
 
@@ -35,21 +35,18 @@ public sealed unsafe partial class QuicConnection
 
     private void OpenClaimedOnLoop(QuicStream stream)
     {
+        // Only the loop publishes the limit, so no publication can fall between this and the open below.
+        lock (_openLock)
+        {
+            _claimsInFlight--;
+        }
         if (_terminalError is { } error)
         {
-            lock (_openLock)
-            {
-                _claimsInFlight--;
-            }
             stream.OnConnectionTerminated(error);
             return;
         }
         long id;
         int rv = ngtcp2.ngtcp2_conn_open_bidi_stream(Conn, &id, null);
-        lock (_openLock)
-        {
-            _claimsInFlight--;
-        }
         if (rv != 0 || id != stream.Id)
         {
             // The accounting above makes this impossible; if it ever happens, the stream IDs no longer match ngtcp2's.
@@ -61,21 +58,27 @@ public sealed unsafe partial class QuicConnection
         _streams[id] = stream;
     }
 
-    /// <summary>Loop: a bidirectional open was posted the slow way (called on the caller's thread before posting).</summary>
-    private void BeginSlowBidiOpen()
+    /// <summary>On the caller's thread, before posting: an open goes the slow way (claims must wait behind it).</summary>
+    private void BeginSlowOpen(QuicStreamType type)
     {
-        lock (_openLock)
+        if (type == QuicStreamType.Bidirectional)
         {
-            _bidiOpensWaiting++;
+            lock (_openLock)
+            {
+                _bidiOpensWaiting++;
+            }
         }
     }
 
-    /// <summary>Loop: a slow bidirectional open finished (opened, failed or cancelled).</summary>
-    private void EndSlowBidiOpen()
+    /// <summary>Loop: a slow open finished (opened, failed or cancelled).</summary>
+    private void EndSlowOpen(QuicStreamType type)
     {
-        lock (_openLock)
+        if (type == QuicStreamType.Bidirectional)
         {
-            _bidiOpensWaiting--;
+            lock (_openLock)
+            {
+                _bidiOpensWaiting--;
+            }
         }
     }
 
@@ -95,10 +98,6 @@ public sealed unsafe partial class QuicConnection
             if (openedId is { } id)
             {
                 _nextBidiId = id + 4;
-            }
-            else if (_nextBidiId == 0 && IsServer)
-            {
-                _nextBidiId = 1; // a server's bidirectional streams are 1, 5, 9, ...
             }
             _claimableBidi = Math.Max(0, left - _claimsInFlight);
         }

@@ -28,6 +28,7 @@ public sealed partial class QuicConnection : IAsyncDisposable
     {
         _endpoint = endpoint;
         IsServer = isServer;
+        _nextBidiId = isServer ? 1 : 0; // client-opened bidirectional streams are 0, 4, 8, ...; server-opened 1, 5, 9, ...
         RemoteEndPoint = remoteEndPoint;
         Options = options;
         _logger = logger;
@@ -99,10 +100,7 @@ public sealed partial class QuicConnection : IAsyncDisposable
             return ValueTask.FromResult(claimed);
         }
         var source = new CompletionSource<QuicStream>();
-        if (type == QuicStreamType.Bidirectional)
-        {
-            BeginSlowBidiOpen();
-        }
+        BeginSlowOpen(type);
         Post(() => OpenStreamOnLoop(type, source));
         if (!cancellationToken.CanBeCanceled)
         {

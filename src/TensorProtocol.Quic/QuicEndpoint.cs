@@ -222,16 +222,15 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     internal void Post(Action work)
     {
         _work.Enqueue(work);
-        if (Thread.CurrentThread == _thread && !_stopped.Task.IsCompleted)
-        {
-            return; // the loop itself: it drains the queue before it sleeps, no need to wake it
-        }
         if (_stopped.Task.IsCompleted)
         {
             DrainAfterStop();
             return;
         }
-        Wake();
+        if (Thread.CurrentThread != _thread)
+        {
+            Wake(); // the loop itself drains the queue before it parks: no need to wake it
+        }
     }
 
     private void DrainAfterStop()

@@ -54,8 +54,6 @@ public sealed unsafe partial class QuicStream
     internal bool Accepted;          // the application took this peer-opened stream from the accept queue
     internal bool StreamCreditOwed;  // closed, but the peer's stream limit was not raised for it yet
 
-    internal long BufferedBytes => _bufferedStore?.Length ?? 0; // read from other threads: never create here
-
     /// <summary>All the peer's data is here (FIN included) and nothing failed: what <see cref="QuicConnection.InboundStreamHandler"/> needs.</summary>
     internal bool HasAllData => _finReceived && _readError is null && !Closed;
 

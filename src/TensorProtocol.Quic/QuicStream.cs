@@ -58,13 +58,13 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// reader that just finished an exact-length read confirm the end without another round through the loop
     /// (false only means "not known yet"; read to find out).
     /// </summary>
-    public bool ReadsCompleted => Volatile.Read(ref _finReceived) && (_bufferedStore?.Length ?? 0) == 0 && Volatile.Read(ref _readInProgress) == 0;
+    public bool ReadsCompleted => Volatile.Read(ref _finReceived) && BufferedLength == 0 && Volatile.Read(ref _readInProgress) == 0;
 
     /// <summary>
     /// Bytes that arrived and wait to be read. Reading them (<see cref="ReadBuffered"/>, or a read no larger than
     /// this) takes no round trip through the loop.
     /// </summary>
-    public long BufferedLength => BufferedBytes;
+    public long BufferedLength => Volatile.Read(ref _bufferedStore)?.Length ?? 0; // never creates the store: any thread
 
     /// <summary>The connection the stream belongs to.</summary>
     public QuicConnection Connection => _connection;

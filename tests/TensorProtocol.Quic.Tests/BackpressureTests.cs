@@ -36,7 +36,7 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         long buffered = 0;
         while (stopwatch.Elapsed < TimeSpan.FromSeconds(10))
         {
-            buffered = receiving.BufferedBytes;
+            buffered = receiving.BufferedLength;
             Assert.True(buffered <= Window, $"{buffered} bytes buffered unread, more than the {Window}-byte stream window");
             if (buffered == Window)
             {
@@ -52,7 +52,7 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         for (int i = 0; i < 40; i++)
         {
             await Task.Delay(5);
-            Assert.Equal(Window, receiving.BufferedBytes);
+            Assert.Equal(Window, receiving.BufferedLength);
             Assert.False(write.IsCompleted, "the write completed although the reader never read");
         }
         QuicConnectionStatistics after = await c.GetStatisticsAsync();
@@ -64,7 +64,7 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         await write.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(total, length);
         Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), Convert.ToHexString(hash));
-        Assert.Equal(0, receiving.BufferedBytes);
+        Assert.Equal(0, receiving.BufferedLength);
     }
 
     [Fact]
@@ -103,9 +103,9 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
                 accepted.Add(await nextAccept);
                 nextAccept = accepted.Count < 8 ? s.AcceptInboundStreamAsync(Timeout()).AsTask() : null;
             }
-            total = accepted.Sum(a => a.BufferedBytes);
+            total = accepted.Sum(a => a.BufferedLength);
             Assert.True(total <= connectionWindow, $"{total} bytes buffered, more than the {connectionWindow}-byte connection window");
-            Assert.All(accepted, a => Assert.True(a.BufferedBytes <= Window));
+            Assert.All(accepted, a => Assert.True(a.BufferedLength <= Window));
             if (total == connectionWindow)
             {
                 break;

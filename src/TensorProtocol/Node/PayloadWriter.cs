@@ -77,43 +77,10 @@ internal static class PayloadWriter
         /// <summary>
         /// Completes when every write has been acknowledged, or fails with the first failure once every queued write
         /// has ended (no chunk is queued after a failure). Idempotent; must be called once the writes are no longer
-        /// of interest, since the lease is released only through it.
+        /// of interest, since the lease is released only through it. Writes that already ended are taken without a
+        /// continuation (awaiting a completed write does not yield).
         /// </summary>
-        internal Task WhenDone()
-        {
-            if (_done is not null)
-            {
-                return _done;
-            }
-            if (!writer.HasMore && queued.All(static q => q.Write.IsCompleted))
-            {
-                return _done = Finish();
-            }
-            return _done = PumpAsync(stream, writer, queued, progress, lease);
-        }
-
-        // Everything already ended: take the results here, without a continuation.
-        private Task Finish()
-        {
-            using IDisposable? held = lease;
-            Exception? failure = null;
-            while (queued.TryDequeue(out (ValueTask Write, int Length) next))
-            {
-                try
-                {
-                    next.Write.GetAwaiter().GetResult();
-                    if (failure is null)
-                    {
-                        progress?.Advance(next.Length);
-                    }
-                }
-                catch (Exception e) when (e is QuicException or OperationCanceledException or InvalidOperationException)
-                {
-                    failure ??= e;
-                }
-            }
-            return failure is null ? Task.CompletedTask : Task.FromException(failure);
-        }
+        internal Task WhenDone() => _done ??= PumpAsync(stream, writer, queued, progress, lease);
     }
 
     // The transport completes writes in stream order, so awaiting them in order reports acknowledged bytes as they
