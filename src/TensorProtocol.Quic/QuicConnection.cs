@@ -182,6 +182,12 @@ public sealed partial class QuicConnection : IAsyncDisposable
     /// <inheritdoc/>
     public override string ToString() => $"{(IsServer ? "server" : "client")} connection {LogId} to {RemoteEndPoint}";
 
+    /// <summary>
+    /// Starts a batch: what this thread asks of this connection (or of other connections of its endpoint) until the
+    /// batch is disposed reaches the loop in one turn, so a header and a payload written back to back share packets.
+    /// </summary>
+    public QuicBatch Batch() => new(_endpoint);
+
     internal void Post(Action work) => _endpoint.Post(work);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
@@ -44,6 +45,7 @@ public sealed unsafe partial class QuicEndpoint
         Exception? failure = null;
         // Pacing sleeps are often tens of microseconds; the default 50 µs timer slack would stretch every one of them.
         libc.prctl(libc.PR_SET_TIMERSLACK, 1, 0, 0, 0);
+        _turn.Enter();
         try
         {
             var received = new UdpSocket.Received[UdpSocket.BatchSize];
@@ -73,7 +75,14 @@ public sealed unsafe partial class QuicEndpoint
         }
         finally
         {
-            Cleanup(failure);
+            try
+            {
+                Cleanup(failure);
+            }
+            finally
+            {
+                _turn.Exit();
+            }
         }
     }
 
@@ -303,22 +312,16 @@ public sealed unsafe partial class QuicEndpoint
         {
             return;
         }
-        // Park first, then look at the queue: a post that lands after the look sees the flag and writes the eventfd.
+        // Park first, then look at the queue: a post that lands after the look sees the flag and either runs the turn
+        // itself (it can take the turn lock once we let go of it) or writes the eventfd.
         Interlocked.Exchange(ref _parked, 1);
         if (!_work.IsEmpty)
         {
             Volatile.Write(ref _parked, 0);
             return;
         }
-        ulong next = ulong.MaxValue;
-        foreach (QuicConnection c in _connections)
-        {
-            ulong e = c.Expiry;
-            if (e < next)
-            {
-                next = e;
-            }
-        }
+        ulong next = NextExpiry();
+        _parkedUntil = next;
         libc.pollfd* fds = stackalloc libc.pollfd[2];
         fds[0] = new libc.pollfd { fd = Socket.Fd, events = libc.POLLIN };
         fds[1] = new libc.pollfd { fd = (int)_eventFd.DangerousGetHandle(), events = libc.POLLIN };
@@ -332,8 +335,21 @@ public sealed unsafe partial class QuicEndpoint
             timeout.tv_nsec = (long)(wait % 1_000_000_000UL);
             timeoutPointer = &timeout;
         }
-        int rv = libc.ppoll(fds, 2, timeoutPointer, null);
-        Volatile.Write(ref _parked, 0);
+        int rv;
+        _turn.Exit();
+        try
+        {
+            rv = libc.ppoll(fds, 2, timeoutPointer, null);
+            Volatile.Write(ref _parked, 0);
+        }
+        finally
+        {
+            _turn.Enter();
+        }
+        if (_borrowedTurnFailure is { } failure)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
         if (rv <= 0)
         {
             return;
@@ -347,6 +363,20 @@ public sealed unsafe partial class QuicEndpoint
             ulong value;
             libc.read((int)_eventFd.DangerousGetHandle(), &value, sizeof(ulong));
         }
+    }
+
+    private ulong NextExpiry()
+    {
+        ulong next = ulong.MaxValue;
+        foreach (QuicConnection c in _connections)
+        {
+            ulong e = c.Expiry;
+            if (e < next)
+            {
+                next = e;
+            }
+        }
+        return next;
     }
 
     private void OnIcmpError(IPEndPoint destination, int errno)

@@ -15,7 +15,8 @@ namespace TensorProtocol.Quic;
 /// <summary>
 /// One UDP socket that both accepts and dials QUIC connections (like an Iroh endpoint: outgoing connections leave
 /// from the listening port). One loop thread owns the socket, the timers and every connection; public calls reach
-/// it through a queue and an eventfd wake-up, and their continuations run on the thread pool.
+/// it through a queue, and while it sleeps the calling thread runs the turn itself (or, if another thread holds it,
+/// wakes the loop through an eventfd). Continuations of public calls run on the thread pool.
 /// </summary>
 public sealed partial class QuicEndpoint : IAsyncDisposable
 {
@@ -215,24 +216,6 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         await _stopped.Task.ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Runs <paramref name="work"/> on the loop thread. After the loop has stopped, work still runs (on the caller,
-    /// serialized), so whatever it completes fails cleanly with the connection's terminal error instead of hanging.
-    /// </summary>
-    internal void Post(Action work)
-    {
-        _work.Enqueue(work);
-        if (_stopped.Task.IsCompleted)
-        {
-            DrainAfterStop();
-            return;
-        }
-        if (Thread.CurrentThread != _thread)
-        {
-            Wake(); // the loop itself drains the queue before it parks: no need to wake it
-        }
-    }
-
     private void DrainAfterStop()
     {
         lock (_work)
@@ -247,32 +230,6 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
                 {
                     // The operation's own completion already carries the error.
                 }
-            }
-        }
-    }
-
-    private unsafe void Wake()
-    {
-        if (Interlocked.Exchange(ref _parked, 0) == 0)
-        {
-            return;
-        }
-        bool added = false;
-        try
-        {
-            _eventFd.DangerousAddRef(ref added);
-            ulong one = 1;
-            libc.write((int)_eventFd.DangerousGetHandle(), &one, sizeof(ulong));
-        }
-        catch (ObjectDisposedException)
-        {
-            // The loop is gone; Post drains the work itself.
-        }
-        finally
-        {
-            if (added)
-            {
-                _eventFd.DangerousRelease();
             }
         }
     }

@@ -162,42 +162,56 @@ public sealed partial class TensorNode
             QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                await stream.WriteAsync(header, completeWrites: true, ct).ConfigureAwait(false);
-                var reader = new FrameReader(stream);
-                var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
-                if (response is null)
-                {
-                    TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
-                    throw new TensorProtocolException(kind, $"{ticket.NodeId} answered the pull of '{name}' badly: {error.Message}");
-                }
-                if (response.Status != ResponseStatus.Ok || response.Tensor is null)
-                {
-                    throw Refusal(ticket.NodeId, "pull", name, response);
-                }
-                long length = response.Tensor.ByteLength;
-                // One reporter across a redial, so reports never go backwards.
-                reporter?.Restart();
-                reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
-                // Checked against MaxTensorBytes by the decoder before this single allocation.
-                using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold);
-                if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
-                {
-                    throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
-                }
-                _pool!.RecordTransfer(ticket.NodeId, length);
-                TensorData tensor = payload.ToTensor(response.Tensor);
+                // The answer is proof enough that the request arrived: waiting for its acknowledgement first would add
+                // the peer's ACK delay (a lone packet is acknowledged late, and not with the answer) to every pull.
+                ValueTask requestWrite = stream.WriteAsync(header, completeWrites: true, ct);
                 try
                 {
-                    reporter?.Complete();
+                    return await ReadPulledAsync(stream, ticket, name, start, ct).ConfigureAwait(false);
                 }
-                catch
+                finally
                 {
-                    tensor.Dispose();
-                    throw;
+                    _ = ObserveWrite(requestWrite);
                 }
-                return tensor;
             }
         }, cancellationToken).ConfigureAwait(false);
+
+        async Task<TensorData> ReadPulledAsync(QuicStream stream, NodeTicket ticket, string name, long start, CancellationToken ct)
+        {
+            var reader = new FrameReader(stream);
+            var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+            if (response is null)
+            {
+                TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
+                throw new TensorProtocolException(kind, $"{ticket.NodeId} answered the pull of '{name}' badly: {error.Message}");
+            }
+            if (response.Status != ResponseStatus.Ok || response.Tensor is null)
+            {
+                throw Refusal(ticket.NodeId, "pull", name, response);
+            }
+            long length = response.Tensor.ByteLength;
+            // One reporter across a redial, so reports never go backwards.
+            reporter?.Restart();
+            reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
+            // Checked against MaxTensorBytes by the decoder before this single allocation.
+            using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold);
+            if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
+            {
+                throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
+            }
+            _pool!.RecordTransfer(ticket.NodeId, length);
+            TensorData tensor = payload.ToTensor(response.Tensor);
+            try
+            {
+                reporter?.Complete();
+            }
+            catch
+            {
+                tensor.Dispose();
+                throw;
+            }
+            return tensor;
+        }
     }
 
     /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
@@ -290,6 +304,18 @@ public sealed partial class TensorNode
             _ => TensorErrorKind.Protocol,
         };
         return new TensorProtocolException(kind, $"{peer} refused the {operation} of '{name}': {response.Status} ({response.Message}).");
+    }
+
+    private static async Task ObserveWrite(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is QuicException or OperationCanceledException)
+        {
+            // The pull itself already failed or succeeded on the answer; the request's acknowledgement adds nothing.
+        }
     }
 
     private static async Task Observe(params Task[] tasks)

@@ -46,6 +46,7 @@ internal static class PayloadWriter
         {
             ReadOnlySequence<byte> payload = tensor.PayloadSequence;
             var writer = new ChunkWriter(stream, payload, progress is null ? int.MaxValue : ProgressChunkSize, cancellationToken);
+            using QuicBatch batch = stream.Connection.Batch();
             ValueTask headerWrite = stream.WriteAsync(header, completeWrites: payload.IsEmpty, cancellationToken);
             var queued = new Queue<(ValueTask Write, int Length)>(Window + 1);
             queued.Enqueue((headerWrite, 0));
