@@ -450,7 +450,9 @@ public sealed unsafe partial class QuicConnection
 
             ngtcp2.ngtcp2_pkt_info pi = default;
             nint accepted = -1;
-            nint n = ngtcp2.ngtcp2_conn_writev_stream_versioned(Conn, &ps->path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, buffer + batchLength, (nuint)maxSize, &accepted, flags, streamId, vecs, (nuint)vecCount, now);
+            // Room for a path MTU probe (up to MaxDatagramSize; the send buffer has that much slack past SendBufferSize):
+            // ngtcp2 cuts ordinary packets to the path's size itself, but writes a probe only where it fits.
+            nint n = ngtcp2.ngtcp2_conn_writev_stream_versioned(Conn, &ps->path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, buffer + batchLength, (nuint)Options.MaxDatagramSize, &accepted, flags, streamId, vecs, (nuint)vecCount, now);
             if (n < 0)
             {
                 switch ((int)n)

@@ -43,10 +43,18 @@ public sealed record QuicConnectionOptions
     public QuicCongestionControl CongestionControl { get; init; } = QuicCongestionControl.Bbr;
 
     /// <summary>
-    /// The largest UDP payload this side sends. 1452 fits a 1500-byte Ethernet MTU over IPv6; raise it (up to 65527)
-    /// on loopback or jumbo-frame LANs, where fewer, larger packets cost far less CPU.
+    /// The largest UDP payload this side sends. A connection to a loopback address uses it from the start (up to the
+    /// 65487 bytes loopback carries); any other starts at 1200 bytes, and path MTU discovery raises the size as far as
+    /// the path carries it, up to this: 1452 on Ethernet, 8952 on jumbo-frame LANs. Lower it to cap the packet size
+    /// (1452 keeps every packet within a standard Ethernet frame).
     /// </summary>
-    public int MaxDatagramSize { get; init; } = 1452;
+    public int MaxDatagramSize { get; init; } = 65487;
+
+    /// <summary>
+    /// Tests: probe the path MTU to loopback peers too (instead of using the largest size at once), so that a relay on
+    /// 127.0.0.1 can stand in for a network path.
+    /// </summary>
+    internal bool ProbeLoopbackPaths { get; init; }
 
     internal void Validate()
     {

@@ -15,8 +15,11 @@ public sealed class LossyRelayTests(ITestOutputHelper output) : QuicTestBase
         const int inFlight = 4;
         CancellationToken ct = Timeout(TimeSpan.FromSeconds(120));
 
-        await using QuicEndpoint server = CreateEndpoint();
-        await using QuicEndpoint client = CreateEndpoint();
+        // Ethernet-sized packets, as across a network (on loopback a connection would send 64 KiB ones): many packets,
+        // so the losses are many and spread through the transfer.
+        var ethernet = QuicConnectionOptions.Default with { MaxDatagramSize = 1452 };
+        await using QuicEndpoint server = CreateEndpoint(ethernet);
+        await using QuicEndpoint client = CreateEndpoint(ethernet);
         using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 20240607, dropRate: 0.05, duplicateRate: 0.01, reorderRate: 0.02);
 
         // Dial the relay, but insist on the server's key: the relay is just a bad path, not a peer.

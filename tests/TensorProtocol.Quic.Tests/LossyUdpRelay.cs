@@ -27,7 +27,8 @@ internal sealed class LossyUdpRelay : IDisposable
     private volatile bool _clientKnown;
     private volatile bool _stopping;
     private volatile bool _blackhole;
-    private long _forwarded, _dropped, _duplicated, _reordered, _blackholed;
+    private volatile int _pathMtu = MaxDatagram;
+    private long _forwarded, _dropped, _duplicated, _reordered, _blackholed, _tooBig;
 
     /// <param name="server">Where the server listens.</param>
     /// <param name="seed">Seeds the per-direction random decisions.</param>
@@ -66,6 +67,14 @@ internal sealed class LossyUdpRelay : IDisposable
     internal long Duplicated => Interlocked.Read(ref _duplicated);
     internal long Reordered => Interlocked.Read(ref _reordered);
     internal long Blackholed => Interlocked.Read(ref _blackholed);
+    internal long TooBig => Interlocked.Read(ref _tooBig);
+
+    /// <summary>The largest UDP payload forwarded; bigger datagrams are dropped, as a router drops what its link cannot carry.</summary>
+    internal int PathMtu
+    {
+        get => _pathMtu;
+        set => _pathMtu = value;
+    }
 
     private static Socket CreateSocket()
     {
@@ -129,6 +138,11 @@ internal sealed class LossyUdpRelay : IDisposable
                 Interlocked.Increment(ref _blackholed);
                 continue;
             }
+            if (n > _pathMtu)
+            {
+                Interlocked.Increment(ref _tooBig);
+                continue;
+            }
             // One draw per decision, always in the same order, so a seed replays the same pattern of fates.
             double drop = random.NextDouble(), duplicate = random.NextDouble(), reorder = random.NextDouble();
             if (drop < _dropRate)
@@ -176,7 +190,7 @@ internal sealed class LossyUdpRelay : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"relay {EndPoint}: forwarded {Forwarded}, dropped {Dropped}, duplicated {Duplicated}, reordered {Reordered}, blackholed {Blackholed}";
+        $"relay {EndPoint}: forwarded {Forwarded}, dropped {Dropped}, duplicated {Duplicated}, reordered {Reordered}, blackholed {Blackholed}, too big {TooBig}";
 
     public void Dispose()
     {

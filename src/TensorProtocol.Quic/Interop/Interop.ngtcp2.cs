@@ -11,6 +11,7 @@ internal static unsafe partial class ngtcp2
     internal const int NGTCP2_TRANSPORT_PARAMS_V1 = 1;
     internal const int NGTCP2_CONN_INFO_V1 = 1;
     internal const int NGTCP2_SETTINGS_V1 = 1;
+    internal const int NGTCP2_SETTINGS_V2 = 2; // adds pmtud_probes (ngtcp2 1.4)
     internal const int NGTCP2_CALLBACKS_V1 = 1;
 
     internal const uint NGTCP2_PROTO_VER_V1 = 0x00000001u;
@@ -191,7 +192,7 @@ internal static unsafe partial class ngtcp2
         public void* native_handle;
     }
 
-    // The full NGTCP2_SETTINGS_V2 layout; we pass NGTCP2_SETTINGS_V1 so the library reads only the V1 prefix.
+    // The full NGTCP2_SETTINGS_V2 layout (the version we pass).
     [StructLayout(LayoutKind.Sequential)]
     internal struct ngtcp2_settings
     {
