@@ -51,9 +51,9 @@ class Server:
 
     def __init__(self, bench_dll: Path, quick: bool):
         args = [shutil.which("dotnet"), str(bench_dll), "--child", "server", "--transport", "tensorp-push", "--port", "0"]
-        # Like every child the harness starts itself: fully optimized code from the first call (no tiered JIT), so
-        # both senders meet the same receiver.
-        env = dict(os.environ, DOTNET_TieredCompilation="0")
+        # Like every child the harness starts itself: fully optimized code from the first call (no tiered JIT, no
+        # precompiled framework code), so both senders meet the same receiver.
+        env = dict(os.environ, DOTNET_TieredCompilation="0", DOTNET_ReadyToRun="0")
         self.process = subprocess.Popen(args + (["--quick"] if quick else []), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True, env=env)
         for line in self.process.stdout:

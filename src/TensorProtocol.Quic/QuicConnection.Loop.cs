@@ -178,6 +178,12 @@ public sealed unsafe partial class QuicConnection
 
     private void OpenStreamOnLoop(QuicStreamType type, CompletionSource<QuicStream> source)
     {
+        if (source.IsCompleted)
+        {
+            // Cancelled before this ran (a QuicBatch held it while the cancellation was posted): open nothing.
+            EndSlowOpen(type);
+            return;
+        }
         if (_terminalError is { } error)
         {
             source.TrySetException(error);
@@ -490,6 +496,20 @@ public sealed unsafe partial class QuicConnection
             }
             _bytesSent += n;
             _packetsSent++;
+            if (n > maxSize)
+            {
+                // A path MTU probe travels alone: in a GSO batch its size would become the segment size of the packets
+                // after it, and a probe the local link refuses (EMSGSIZE) would take them down with it.
+                Flush(buffer, batchLength, segmentSize, ps);
+                Flush(buffer + batchLength, (int)n, (int)n, ps);
+                batchLength = 0;
+                packets = 0;
+                if (--budget == 0)
+                {
+                    break;
+                }
+                continue;
+            }
             if (packets == 0)
             {
                 segmentSize = (int)n;

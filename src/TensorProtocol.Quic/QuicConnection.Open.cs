@@ -5,8 +5,8 @@ namespace TensorProtocol.Quic;
 
 // Opening a bidirectional stream without a round trip through the loop. Stream IDs are handed out in order, so
 // while the peer's limit leaves room the caller can name the next ID itself and the loop opens it in ngtcp2 before
-// any operation on it: work items run in the order they were posted, and claims are posted under the lock that
-// orders them. Everything the loop knows about the limit is published under that lock.
+// any operation on it: work items run in the order they were posted, and claims are posted (never held in a batch)
+// under the lock that orders them. Everything the loop knows about the limit is published under that lock.
 public sealed unsafe partial class QuicConnection
 {
     private readonly Lock _openLock = new();
@@ -28,7 +28,8 @@ public sealed unsafe partial class QuicConnection
             _nextBidiId += 4;
             _claimableBidi--;
             _claimsInFlight++;
-            Post(() => OpenClaimedOnLoop(stream));
+            // Never held in a QuicBatch: another thread's claim of the next ID could otherwise reach the loop first.
+            _endpoint.PostUnbatched(() => OpenClaimedOnLoop(stream));
             return stream;
         }
     }

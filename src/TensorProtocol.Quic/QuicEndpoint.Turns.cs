@@ -42,6 +42,13 @@ public sealed partial class QuicEndpoint
         AfterEnqueue();
     }
 
+    /// <summary><see cref="Post"/>, but never held by a batch (for work whose order across threads matters).</summary>
+    internal void PostUnbatched(Action work)
+    {
+        _work.Enqueue(work);
+        AfterEnqueue();
+    }
+
     private void AfterEnqueue()
     {
         if (_stopped.Task.IsCompleted)
@@ -53,7 +60,9 @@ public sealed partial class QuicEndpoint
         {
             return; // the running turn drains the queue before it ends
         }
-        // A running loop drains the queue before it parks again; a parked one is borrowed, or woken.
+        // A running loop drains the queue before it parks again; a parked one is borrowed, or woken. The loop raises
+        // the flag and then looks at the queue; we queued and now look at the flag: both sides need a full fence.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _parked) != 0 && !TryBorrowTurn())
         {
             Wake();
@@ -77,6 +86,7 @@ public sealed partial class QuicEndpoint
                 // Woken meanwhile (by a packet or another post): the loop drains the queue once it has the turn.
                 return true;
             }
+            QuicEndpoint? outer = t_borrowedTurn; // a turn of another endpoint this thread is inside of
             t_borrowedTurn = this;
             try
             {
@@ -92,12 +102,13 @@ public sealed partial class QuicEndpoint
             }
             finally
             {
-                t_borrowedTurn = null;
+                t_borrowedTurn = outer;
             }
             _borrowedTurns++;
-            if (_dirty.Count > 0 || NextExpiry() < _parkedUntil)
+            if (!_work.IsEmpty || NextExpiry() < _parkedUntil)
             {
-                Wake(); // a timer the parked loop does not know about (pacing, loss detection): its ppoll must be redone
+                // Work queued meanwhile, or a timer the parked loop does not know about (pacing, loss detection).
+                Wake();
             }
             return true;
         }

@@ -140,6 +140,10 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         QuicConnection? created = null;
         Post(() =>
         {
+            if (source.IsCompleted)
+            {
+                return; // cancelled before this ran (a QuicBatch held it while the cancellation was posted)
+            }
             try
             {
                 if (_shuttingDown || _stopped.Task.IsCompleted)

@@ -261,11 +261,17 @@ public sealed unsafe partial class QuicStream
         return true;
     }
 
-    private void BeginRead(Memory<byte> buffer, bool fillAll)
+    private void BeginRead(Memory<byte> buffer, bool fillAll, CancellationToken cancellationToken)
     {
         if (_readError is not null)
         {
             _readSource.TrySetException(_readError);
+            return;
+        }
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The cancellation's own post found no pending read (a QuicBatch held this one): end it here.
+            _readSource.TrySetException(new OperationCanceledException(cancellationToken));
             return;
         }
         // Data that arrived while nobody was reading goes first.

@@ -168,7 +168,7 @@ public sealed partial class QuicStream : IAsyncDisposable
         }
         _readSource.Reset();
         short version = _readSource.Version;
-        _connection.Post(() => BeginRead(buffer, fillAll));
+        _connection.Post(() => BeginRead(buffer, fillAll, cancellationToken));
         if (cancellationToken.CanBeCanceled)
         {
             CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static (state, token) =>

@@ -93,4 +93,72 @@ public sealed class TurnTests : QuicTestBase
         await sent.DisposeAsync();
         await accepted.DisposeAsync();
     }
+
+    [Fact]
+    public async Task StreamClaimedInABatch_KeepsItsIdWhileAnotherThreadOpensTheNext()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        // Each stream gets its data back upper-cased, then FIN.
+        s.InboundStreamHandler = stream =>
+        {
+            var all = new byte[(int)stream.BufferedLength];
+            stream.ReadBuffered(all);
+            _ = stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(System.Text.Encoding.ASCII.GetString(all).ToUpperInvariant()), completeWrites: true);
+            return true;
+        };
+
+        async Task<string> RoundTripAsync(QuicStream stream, string text)
+        {
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(text), completeWrites: true, Timeout());
+            var answer = new byte[text.Length];
+            await stream.ReadExactlyAsync(answer, Timeout());
+            await stream.DisposeAsync();
+            return System.Text.Encoding.ASCII.GetString(answer);
+        }
+
+        (QuicStream first, string second) = ClaimInBatchWhileAnotherThreadOpens(c, () => Task.Run(async () =>
+            await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), "second")));
+        Assert.Equal("SECOND", second);
+        Assert.Equal("FIRST", await RoundTripAsync(first, "first"));
+    }
+
+    [Fact]
+    public async Task ReadHeldInABatch_IsCancelledByAnotherThread()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, _) = await ConnectPairAsync(client, server);
+        await using QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        using var cancel = new CancellationTokenSource();
+        ValueTask<int> read = ReadInBatchCancelledFromAnotherThread(c, stream, cancel);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read.AsTask().WaitAsync(Timeout()));
+    }
+
+    // A batch cannot span an await, so holding one open while another thread works means blocking this one.
+
+    private static (QuicStream First, string Second) ClaimInBatchWhileAnotherThreadOpens(QuicConnection c, Func<Task<string>> other)
+    {
+        using (c.Batch())
+        {
+            // Claims the next stream ID here, inside the batch...
+            ValueTask<QuicStream> opening = c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            Assert.True(opening.IsCompletedSuccessfully);
+            // ...while another thread claims the one after it and uses it before this batch ends.
+            string second = other().GetAwaiter().GetResult();
+            return (opening.Result, second);
+        }
+    }
+
+    private static ValueTask<int> ReadInBatchCancelledFromAnotherThread(QuicConnection c, QuicStream stream, CancellationTokenSource cancel)
+    {
+        using (c.Batch())
+        {
+            ValueTask<int> read = stream.ReadAsync(new byte[16], cancel.Token);
+            // The cancellation's own work is posted from another thread, so it reaches the loop before the read does.
+            Task.Run(cancel.Cancel).GetAwaiter().GetResult();
+            return read;
+        }
+    }
 }

@@ -33,9 +33,11 @@ internal static class SelfInvocation
         // Every measuring process, whatever its transport, runs fully optimized code from its first call. With tiered
         // compilation a hot method is recompiled only after 100 ms of calls, in the background, so seconds into a run
         // the round-trip loops still ran partly unoptimized code: p50 swung 80-190 µs between runs of the same build
-        // and p99 reached 2 ms, against 54-57 µs and ~115 µs this way. The transports with more managed code on the
-        // path (ours, gRPC) suffered most; TCP's and TLS's come precompiled with the runtime.
+        // and p99 reached 2 ms, against 54-57 µs and ~115 µs this way. Precompiled (ReadyToRun) framework code is
+        // compiled afresh too: without tiering it would never be replaced by fully optimized code, which held back
+        // the baselines that are mostly framework code (gRPC's 4 KiB p50: ~360 µs with it, ~260 µs without).
         startInfo.Environment["DOTNET_TieredCompilation"] = "0";
+        startInfo.Environment["DOTNET_ReadyToRun"] = "0";
         return startInfo;
     }
 }

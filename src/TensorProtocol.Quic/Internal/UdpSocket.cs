@@ -265,6 +265,11 @@ internal sealed unsafe class UdpSocket : IDisposable
                 {
                     continue;
                 }
+                if (errno == libc.EMSGSIZE)
+                {
+                    sent++; // larger than the local link (a path MTU probe): lose that one, send the rest
+                    continue;
+                }
                 return; // dropped; QUIC's loss recovery resends
             }
         }
