@@ -74,7 +74,7 @@ public sealed partial class TensorNode
                 PayloadWriter.PayloadWrites writes = PayloadWriter.Start(stream, header, tensor, reporter, ct);
                 try
                 {
-                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream), 0, ct).ConfigureAwait(false);
+                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream, FrameReader.AnswerScratchSize), 0, ct).ConfigureAwait(false);
                     if (response is null)
                     {
                         await Observe(writes.WhenDone()).ConfigureAwait(false);

@@ -51,7 +51,9 @@ internal sealed class ReceiveBuffer(BlockPool pool)
             head.Start += n;
             copied += n;
             Length -= n;
-            if (head.Start == head.End && (head != _tail || head.End == head.Array.Length))
+            // A drained block goes back to the pool; so does the tail once everything was read, or every small stream
+            // (a request read to its end) would leave its partly filled 64 KiB block to the garbage collector.
+            if (head.Start == head.End && (head != _tail || head.End == head.Array.Length || Length == 0))
             {
                 _blocks.Dequeue();
                 if (head == _tail)

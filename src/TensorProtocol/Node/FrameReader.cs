@@ -11,11 +11,17 @@ namespace TensorProtocol.Node;
 /// first bytes, payload goes straight from the decrypted packets into its destination. Every limit is checked
 /// before allocating.
 /// </summary>
-internal sealed class FrameReader(QuicStream stream)
+internal sealed class FrameReader(QuicStream stream, int scratchSize = FrameReader.ScratchSize)
 {
     // Each read is a round trip through the loop and the thread pool (~20 µs); one read for a whole small push
     // is worth copying up to 16 KiB twice.
     internal const int ScratchSize = 16 * 1024;
+
+    /// <summary>
+    /// Enough for a response without a payload (a push's answer) in one read; a longer header is read past it. The
+    /// full scratch was most of a 4 KiB push's ~21 KB of allocations.
+    /// </summary>
+    internal const int AnswerScratchSize = 256;
 
     // Between two reads (one round through the loop and the thread pool, ~20 µs when all is well, more when the pool
     // is busy) arriving bytes wait in the stream's buffer and are copied from there into the destination, so chunks
@@ -23,7 +29,7 @@ internal sealed class FrameReader(QuicStream stream)
     internal const int ChunkSize = 64 << 20;
     internal const int ProgressChunkSize = 8 << 20;
 
-    private readonly byte[] _scratch = new byte[ScratchSize];
+    private readonly byte[] _scratch = new byte[scratchSize];
     private int _start;
     private int _end;
 
