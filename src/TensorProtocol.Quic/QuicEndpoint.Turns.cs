@@ -133,6 +133,9 @@ public sealed partial class QuicEndpoint
     /// <summary>Whether the loop thread sleeps in ppoll (so that a post now would borrow or wake it).</summary>
     internal bool IsParked => Volatile.Read(ref _parked) != 0;
 
+    /// <summary>Datagrams the kernel refused to send (for tests and diagnostics).</summary>
+    internal long DatagramsRefused => Socket.DatagramsRefused;
+
     /// <summary>Starts holding this thread's posts to this endpoint back, until the matching <see cref="EndBatch"/>.</summary>
     /// <returns>Whether the batch counts: false inside another endpoint's batch, where this endpoint's posts go at once.</returns>
     internal bool BeginBatch()

@@ -59,4 +59,47 @@ public sealed class PathMtuTests : QuicTestBase
         QuicConnectionStatistics stats = await c.GetStatisticsAsync();
         Assert.Equal(65487, stats.MaxDatagramSize);
     }
+
+    [Theory]
+    [InlineData(1500, 1452)] // Ethernet: the 8952 probe is refused by the local link (EMSGSIZE), and only it is lost
+    [InlineData(9000, 8952)] // jumbo frames: the 65487 probe is refused
+    public async Task Discovery_OverARealLink_FindsItsMtu(int linkMtu, int expected)
+    {
+        using NetworkNamespace ns = NetworkNamespace.Create(linkMtu);
+        QuicEndpoint server = ns.RunInside(() => CreateEndpoint(address: ns.Inside));
+        await using (server)
+        {
+            await using QuicEndpoint client = CreateEndpoint(address: ns.Outside);
+            CancellationToken ct = Timeout(TimeSpan.FromSeconds(30));
+            Task<QuicConnection> accept = server.AcceptConnectionAsync(ct).AsTask();
+            await using QuicConnection c = await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, ct);
+            await using QuicConnection s = await accept;
+
+            QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Unidirectional, ct);
+            Task<QuicStream> accepting = s.AcceptInboundStreamAsync(ct).AsTask();
+            byte[] chunk = RandomBytes(1 << 20, seed: linkMtu);
+            var received = new byte[chunk.Length];
+            QuicStream? incoming = null;
+            QuicConnectionStatistics stats = await c.GetStatisticsAsync();
+            // Data flows while the probes go out; a refused size takes three probes a few PTOs apart.
+            for (int round = 0; round < 500 && (stats.MaxDatagramSize < expected || round < 20); round++)
+            {
+                await sending.WriteAsync(chunk, ct);
+                incoming ??= await accepting;
+                await incoming.ReadExactlyAsync(received, ct);
+                Assert.True(chunk.AsSpan().SequenceEqual(received));
+                stats = await c.GetStatisticsAsync();
+            }
+            Assert.Equal(expected, stats.MaxDatagramSize);
+            // The link refused the next size up: three probes each way, and nothing else. A probe sent in a GSO batch
+            // would have taken the packets batched with it down too.
+            Assert.InRange(client.DatagramsRefused, 1, 3);
+            Assert.InRange(server.DatagramsRefused, 0, 3);
+            await sending.DisposeAsync();
+            if (incoming is not null)
+            {
+                await incoming.DisposeAsync();
+            }
+        }
+    }
 }

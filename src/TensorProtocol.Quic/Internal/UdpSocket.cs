@@ -81,6 +81,9 @@ internal sealed unsafe class UdpSocket : IDisposable
     internal bool GroEnabled { get; }
     internal bool GsoEnabled { get; private set; }
     internal long DatagramsSent { get; private set; }
+
+    /// <summary>Datagrams the kernel refused to send (too large for the link, no route, ...): lost before they left.</summary>
+    internal long DatagramsRefused { get; private set; }
     internal long DatagramsReceived { get; private set; }
 
     /// <summary>One received (possibly GRO-coalesced) datagram.</summary>
@@ -220,6 +223,7 @@ internal sealed unsafe class UdpSocket : IDisposable
             }
             else
             {
+                DatagramsRefused += (length + segmentSize - 1) / segmentSize;
                 return; // dropped; QUIC's loss recovery resends it
             }
         }
@@ -268,8 +272,10 @@ internal sealed unsafe class UdpSocket : IDisposable
                 if (errno == libc.EMSGSIZE)
                 {
                     sent++; // larger than the local link (a path MTU probe): lose that one, send the rest
+                    DatagramsRefused++;
                     continue;
                 }
+                DatagramsRefused += count - sent;
                 return; // dropped; QUIC's loss recovery resends
             }
         }
