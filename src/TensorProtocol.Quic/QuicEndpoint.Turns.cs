@@ -38,8 +38,7 @@ public sealed partial class QuicEndpoint
             (t_batchWork ??= []).Add(work);
             return;
         }
-        _work.Enqueue(work);
-        AfterEnqueue();
+        PostUnbatched(work);
     }
 
     /// <summary><see cref="Post"/>, but never held by a batch (for work whose order across threads matters).</summary>
