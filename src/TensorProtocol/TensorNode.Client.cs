@@ -77,13 +77,13 @@ public sealed partial class TensorNode
                     var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream, FrameReader.AnswerScratchSize), 0, ct).ConfigureAwait(false);
                     if (response is null)
                     {
-                        await Observe(writes.WhenDone()).ConfigureAwait(false);
+                        await Observe(new ValueTask(writes.WhenDone())).ConfigureAwait(false);
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
                     }
                     if (response.Status != ResponseStatus.Ok)
                     {
                         // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
-                        await Observe(writes.WhenDone()).ConfigureAwait(false);
+                        await Observe(new ValueTask(writes.WhenDone())).ConfigureAwait(false);
                         throw Refusal(ticket.NodeId, "push", name, response);
                     }
                 }
@@ -92,7 +92,7 @@ public sealed partial class TensorNode
                     // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the
                     // payload stays pinned until they come; a retransmission could only be a duplicate the peer drops).
                     // Usually they came with the answer, and this finishes at once.
-                    _ = Observe(writes.WhenDone());
+                    _ = Observe(new ValueTask(writes.WhenDone()));
                 }
             }
             return true;
@@ -167,51 +167,46 @@ public sealed partial class TensorNode
                 ValueTask requestWrite = stream.WriteAsync(header, completeWrites: true, ct);
                 try
                 {
-                    return await ReadPulledAsync(stream, ticket, name, start, ct).ConfigureAwait(false);
+                    var reader = new FrameReader(stream);
+                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+                    if (response is null)
+                    {
+                        TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
+                        throw new TensorProtocolException(kind, $"{ticket.NodeId} answered the pull of '{name}' badly: {error.Message}");
+                    }
+                    if (response.Status != ResponseStatus.Ok || response.Tensor is null)
+                    {
+                        throw Refusal(ticket.NodeId, "pull", name, response);
+                    }
+                    long length = response.Tensor.ByteLength;
+                    // One reporter across a redial, so reports never go backwards.
+                    reporter?.Restart();
+                    reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
+                    // Checked against MaxTensorBytes by the decoder before this single allocation.
+                    using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold);
+                    if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
+                    {
+                        throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
+                    }
+                    _pool!.RecordTransfer(ticket.NodeId, length);
+                    TensorData tensor = payload.ToTensor(response.Tensor);
+                    try
+                    {
+                        reporter?.Complete();
+                    }
+                    catch
+                    {
+                        tensor.Dispose();
+                        throw;
+                    }
+                    return tensor;
                 }
                 finally
                 {
-                    _ = ObserveWrite(requestWrite);
+                    _ = Observe(requestWrite);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
-
-        async Task<TensorData> ReadPulledAsync(QuicStream stream, NodeTicket ticket, string name, long start, CancellationToken ct)
-        {
-            var reader = new FrameReader(stream);
-            var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
-            if (response is null)
-            {
-                TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
-                throw new TensorProtocolException(kind, $"{ticket.NodeId} answered the pull of '{name}' badly: {error.Message}");
-            }
-            if (response.Status != ResponseStatus.Ok || response.Tensor is null)
-            {
-                throw Refusal(ticket.NodeId, "pull", name, response);
-            }
-            long length = response.Tensor.ByteLength;
-            // One reporter across a redial, so reports never go backwards.
-            reporter?.Restart();
-            reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
-            // Checked against MaxTensorBytes by the decoder before this single allocation.
-            using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold);
-            if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
-            {
-                throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
-            }
-            _pool!.RecordTransfer(ticket.NodeId, length);
-            TensorData tensor = payload.ToTensor(response.Tensor);
-            try
-            {
-                reporter?.Complete();
-            }
-            catch
-            {
-                tensor.Dispose();
-                throw;
-            }
-            return tensor;
-        }
     }
 
     /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
@@ -306,7 +301,8 @@ public sealed partial class TensorNode
         return new TensorProtocolException(kind, $"{peer} refused the {operation} of '{name}': {response.Status} ({response.Message}).");
     }
 
-    private static async Task ObserveWrite(ValueTask write)
+    /// <summary>Takes a write's outcome once the operation no longer depends on it (the peer stopped reading, say).</summary>
+    private static async Task Observe(ValueTask write)
     {
         try
         {
@@ -314,22 +310,7 @@ public sealed partial class TensorNode
         }
         catch (Exception e) when (e is QuicException or OperationCanceledException)
         {
-            // The pull itself already failed or succeeded on the answer; the request's acknowledgement adds nothing.
-        }
-    }
-
-    private static async Task Observe(params Task[] tasks)
-    {
-        foreach (Task task in tasks)
-        {
-            try
-            {
-                await task.ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is QuicException or OperationCanceledException)
-            {
-                // Expected once the peer refused: it stopped reading.
-            }
+            // Expected once the peer refused (it stopped reading), or once the answer made the write moot.
         }
     }
 }

@@ -20,34 +20,12 @@ public sealed class PathMtuTests : QuicTestBase
         await using QuicEndpoint server = CreateEndpoint(options);
         await using QuicEndpoint client = CreateEndpoint(options);
         using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 7, dropRate: 0, duplicateRate: 0, reorderRate: 0) { PathMtu = pathMtu };
-        CancellationToken ct = Timeout(TimeSpan.FromSeconds(30));
-        Task<QuicConnection> accept = server.AcceptConnectionAsync(ct).AsTask();
-        await using QuicConnection c = await client.ConnectAsync(relay.EndPoint, server.PublicKey, ct);
-        await using QuicConnection s = await accept;
-
-        // Keep data flowing while the probes go out (a lost size takes three probes a few PTOs apart).
-        QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Unidirectional, ct);
-        Task<QuicStream> accepting = s.AcceptInboundStreamAsync(ct).AsTask();
-        byte[] chunk = RandomBytes(256 << 10, seed: pathMtu);
-        var received = new byte[chunk.Length];
-        QuicStream? incoming = null;
-        QuicConnectionStatistics stats = await c.GetStatisticsAsync();
-        for (int round = 0; round < 2000 && (stats.MaxDatagramSize < expected || relay.TooBig == 0 && expected < 65487); round++)
-        {
-            await sending.WriteAsync(chunk, ct);
-            incoming ??= await accepting;
-            await incoming.ReadExactlyAsync(received, ct);
-            Assert.True(chunk.AsSpan().SequenceEqual(received));
-            stats = await c.GetStatisticsAsync();
-        }
+        // Until the size settled and the next one up (if any) was tried and dropped.
+        QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, relay.EndPoint, 256 << 10, seed: pathMtu, maxRounds: 2000,
+            done: (now, _) => now.MaxDatagramSize >= expected && (relay.TooBig > 0 || expected == 65487));
         Assert.Equal(expected, stats.MaxDatagramSize);
         Assert.True(relay.TooBig > 0, relay.ToString()); // the next size up was tried, and the path dropped it
         Assert.Equal(0, relay.Dropped);
-        await sending.DisposeAsync();
-        if (incoming is not null)
-        {
-            await incoming.DisposeAsync();
-        }
     }
 
     [Fact]
@@ -70,36 +48,47 @@ public sealed class PathMtuTests : QuicTestBase
         await using (server)
         {
             await using QuicEndpoint client = CreateEndpoint(address: ns.Outside);
-            CancellationToken ct = Timeout(TimeSpan.FromSeconds(30));
-            Task<QuicConnection> accept = server.AcceptConnectionAsync(ct).AsTask();
-            await using QuicConnection c = await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, ct);
-            await using QuicConnection s = await accept;
-
-            QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Unidirectional, ct);
-            Task<QuicStream> accepting = s.AcceptInboundStreamAsync(ct).AsTask();
-            byte[] chunk = RandomBytes(1 << 20, seed: linkMtu);
-            var received = new byte[chunk.Length];
-            QuicStream? incoming = null;
-            QuicConnectionStatistics stats = await c.GetStatisticsAsync();
-            // Data flows while the probes go out; a refused size takes three probes a few PTOs apart.
-            for (int round = 0; round < 500 && (stats.MaxDatagramSize < expected || round < 20); round++)
-            {
-                await sending.WriteAsync(chunk, ct);
-                incoming ??= await accepting;
-                await incoming.ReadExactlyAsync(received, ct);
-                Assert.True(chunk.AsSpan().SequenceEqual(received));
-                stats = await c.GetStatisticsAsync();
-            }
+            // At least 20 MiB, so the probes of the refused size have all gone out.
+            QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, server.LocalEndPoint, 1 << 20, seed: linkMtu, maxRounds: 500,
+                done: (now, round) => now.MaxDatagramSize >= expected && round >= 20);
             Assert.Equal(expected, stats.MaxDatagramSize);
             // The link refused the next size up: three probes each way, and nothing else. A probe sent in a GSO batch
             // would have taken the packets batched with it down too.
             Assert.InRange(client.DatagramsRefused, 1, 3);
             Assert.InRange(server.DatagramsRefused, 0, 3);
-            await sending.DisposeAsync();
-            if (incoming is not null)
-            {
-                await incoming.DisposeAsync();
-            }
         }
+    }
+
+    /// <summary>
+    /// Dials <paramref name="dial"/> (the server, or a relay to it) and pushes checked chunks on one stream while the
+    /// probes go out (a refused size takes three probes a few PTOs apart), until <paramref name="done"/> says so.
+    /// </summary>
+    private static async Task<QuicConnectionStatistics> TransferWhileProbingAsync(QuicEndpoint client, QuicEndpoint server, System.Net.IPEndPoint dial,
+        int chunkSize, int seed, int maxRounds, Func<QuicConnectionStatistics, int, bool> done)
+    {
+        CancellationToken ct = Timeout(TimeSpan.FromSeconds(30));
+        Task<QuicConnection> accept = server.AcceptConnectionAsync(ct).AsTask();
+        await using QuicConnection c = await client.ConnectAsync(dial, server.PublicKey, ct);
+        await using QuicConnection s = await accept;
+        QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Unidirectional, ct);
+        Task<QuicStream> accepting = s.AcceptInboundStreamAsync(ct).AsTask();
+        byte[] chunk = RandomBytes(chunkSize, seed);
+        var received = new byte[chunk.Length];
+        QuicStream? incoming = null;
+        QuicConnectionStatistics stats = await c.GetStatisticsAsync();
+        for (int round = 0; round < maxRounds && !done(stats, round); round++)
+        {
+            await sending.WriteAsync(chunk, ct);
+            incoming ??= await accepting;
+            await incoming.ReadExactlyAsync(received, ct);
+            Assert.True(chunk.AsSpan().SequenceEqual(received));
+            stats = await c.GetStatisticsAsync();
+        }
+        await sending.DisposeAsync();
+        if (incoming is not null)
+        {
+            await incoming.DisposeAsync();
+        }
+        return stats;
     }
 }
