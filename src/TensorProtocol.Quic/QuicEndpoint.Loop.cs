@@ -40,6 +40,9 @@ public sealed unsafe partial class QuicEndpoint
     }
     private const int MaxReceiveBatchesPerTurn = 1;
 
+    // False only right after a ppoll that reported the socket without datagrams (see ReceiveAll).
+    private bool _socketMayBeReadable = true;
+
     private void Run()
     {
         Exception? failure = null;
@@ -96,6 +99,13 @@ public sealed unsafe partial class QuicEndpoint
 
     private void ReceiveAll(UdpSocket.Received[] received)
     {
+        if (!_socketMayBeReadable)
+        {
+            // ppoll just said the socket had nothing (the wake was a post or a timer): skip a recvmmsg that would only
+            // say EAGAIN. A datagram landing since then keeps the socket readable, so the next ppoll returns at once.
+            _socketMayBeReadable = true;
+            return;
+        }
         for (int round = 0; round < MaxReceiveBatchesPerTurn; round++)
         {
             int n = Socket.ReceiveBatch(received);
@@ -350,7 +360,12 @@ public sealed unsafe partial class QuicEndpoint
         {
             ExceptionDispatchInfo.Throw(failure);
         }
-        if (rv <= 0)
+        if (rv < 0)
+        {
+            return; // interrupted: nothing is known about the socket
+        }
+        _socketMayBeReadable = (fds[0].revents & libc.POLLIN) != 0;
+        if (rv == 0)
         {
             return;
         }

@@ -135,6 +135,21 @@ public sealed partial class QuicEndpoint
     /// <summary>Datagrams the kernel refused to send (for tests and diagnostics).</summary>
     internal long DatagramsRefused => Socket.DatagramsRefused;
 
+    /// <summary>Receive calls that found the socket empty (for tests and diagnostics).</summary>
+    internal long EmptyReceives
+    {
+        get
+        {
+            lock (_turn)
+            {
+                return Socket.EmptyReceives;
+            }
+        }
+    }
+
+    /// <summary>Wakes a parked loop for one turn with nothing to do (for tests).</summary>
+    internal void WakeIdle() => Wake();
+
     /// <summary>Starts holding this thread's posts to this endpoint back, until the matching <see cref="EndBatch"/>.</summary>
     /// <returns>Whether the batch counts: false inside another endpoint's batch, where this endpoint's posts go at once.</returns>
     internal bool BeginBatch()

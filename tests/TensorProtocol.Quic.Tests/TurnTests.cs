@@ -95,6 +95,24 @@ public sealed class TurnTests : QuicTestBase
     }
 
     [Fact]
+    public async Task TurnWokenWithoutDatagrams_DoesNotReadTheSocket()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        await ConnectPairAsync(client, server);
+
+        Assert.True(SpinWait.SpinUntil(() => client.IsParked, TimeSpan.FromSeconds(10)));
+        long before = client.EmptyReceives;
+        for (int i = 0; i < 20; i++)
+        {
+            // Each wake is one turn: ppoll reports the eventfd, not the socket, so recvmmsg has nothing to find.
+            client.WakeIdle();
+            Assert.True(SpinWait.SpinUntil(() => client.IsParked, TimeSpan.FromSeconds(10)));
+        }
+        Assert.Equal(before, client.EmptyReceives);
+    }
+
+    [Fact]
     public async Task StreamClaimedInABatch_KeepsItsIdWhileAnotherThreadOpensTheNext()
     {
         await using QuicEndpoint server = CreateEndpoint();

@@ -86,6 +86,9 @@ internal sealed unsafe class UdpSocket : IDisposable
     internal long DatagramsRefused { get; private set; }
     internal long DatagramsReceived { get; private set; }
 
+    /// <summary>Receive calls that found nothing waiting (each a wasted system call).</summary>
+    internal long EmptyReceives { get; private set; }
+
     /// <summary>One received (possibly GRO-coalesced) datagram.</summary>
     internal readonly struct Received
     {
@@ -123,6 +126,7 @@ internal sealed unsafe class UdpSocket : IDisposable
         int n = libc.recvmmsg(_fd, _rxMsgs, (uint)count, libc.MSG_DONTWAIT, null);
         if (n <= 0)
         {
+            EmptyReceives++;
             return 0;
         }
         for (int i = 0; i < n; i++)
