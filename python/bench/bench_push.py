@@ -4,7 +4,9 @@ Both senders push to the same kind of receiver: the C# bench harness's tensorp-p
 127.0.0.1 that drains its queue). The C# sender is the harness's own tensorp-push client (`TensorProtocol.Bench
 --transport tensorp-push`); the Python sender is this process, with the same sizes, warm-ups and iteration counts.
 Rounds alternate C# and Python so drift on a shared machine hits both alike. Targets (issue 5): Python MiB/s >= 0.9x
-C#, Python 4 KiB p50 <= C# p50 + 30 us.
+C#, Python 4 KiB p50 <= C# p50 + 30 us (the asyncio API; the blocking API's p50 is reported beside it). Each round
+also runs abi_push_latency.c, the same 4 KiB pushes from a C program through the C ABI, to split the difference into
+what the native completion path costs and what Python costs.
 
 usage: bench_push.py --bench-dll PATH [--quick] [--rounds N] [--json FILE]
 """
@@ -96,6 +98,16 @@ def run_python(bench_dll: Path, quick: bool, sizes: dict) -> dict:
 
             samples = asyncio.run(latencies(node.node))
 
+            # The same pushes through the blocking API (the calling thread waits on the node's queue itself).
+            for _ in range(sizes["rtt_warmup"]):
+                node.send_tensor_direct(server.ticket, "small", small)
+            blocking = []
+            for _ in range(sizes["rtt"]):
+                t0 = time.perf_counter()
+                node.send_tensor_direct(server.ticket, "small", small)
+                blocking.append(time.perf_counter() - t0)
+            blocking.sort()
+
         cold = []
         for i in range(sizes["cold_warmup"] + sizes["cold"]):
             t0 = time.perf_counter()
@@ -107,7 +119,32 @@ def run_python(bench_dll: Path, quick: bool, sizes: dict) -> dict:
             if i >= sizes["cold_warmup"]:
                 cold.append(elapsed)
         return {"mib_s": mib_s, "p50_us": percentile(samples, 0.5) * 1e6, "p99_us": percentile(samples, 0.99) * 1e6,
-                "cold_ms": statistics.median(cold) * 1e3}
+                "cold_ms": statistics.median(cold) * 1e3, "blocking_p50_us": percentile(blocking, 0.5) * 1e6}
+    finally:
+        server.close()
+
+
+def build_abi_client(scratch: Path) -> Path | None:
+    """Compiles abi_push_latency.c against the header and the built library; None (and a note) without a compiler."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        print("note: no C compiler: the C ABI row is left out", file=sys.stderr)
+        return None
+    here = Path(__file__).resolve().parent
+    native = here.parent / "tensor_protocol" / "_native"
+    out = scratch / "abi_push_latency"
+    subprocess.run([compiler, "-O2", "-I", str(here.parents[1] / "include"), str(here / "abi_push_latency.c"), "-o",
+                    str(out), "-L", str(native), "-ltensor_protocol", f"-Wl,-rpath,{native}"], check=True)
+    return out
+
+
+def run_abi(client: Path, bench_dll: Path, quick: bool, sizes: dict) -> dict:
+    """4 KiB pushes from a C program through the C ABI, against a fresh server child like the other clients."""
+    server = Server(bench_dll, quick)
+    try:
+        done = subprocess.run([str(client), server.ticket, str(sizes["rtt_warmup"]), str(sizes["rtt"])], check=True,
+                              capture_output=True, text=True, timeout=600)
+        return json.loads(done.stdout)
     finally:
         server.close()
 
@@ -120,16 +157,25 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
-    rows = []
-    for round_index in range(options.rounds):
-        order = ("csharp", "python") if round_index % 2 == 0 else ("python", "csharp")
-        for who in order:
-            result = run_csharp(options.bench_dll, options.quick) if who == "csharp" else \
-                run_python(options.bench_dll, options.quick, sizes)
-            result.update(api=who, round=round_index + 1)
-            rows.append(result)
-            print(f"round {round_index + 1} {who:7} {result['mib_s']:8.1f} MiB/s  4 KiB p50 {result['p50_us']:7.1f} us"
-                  f"  p99 {result['p99_us']:7.1f} us  cold {result['cold_ms']:6.2f} ms", flush=True)
+    rows, abi_rows = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        abi_client = build_abi_client(Path(scratch))
+        for round_index in range(options.rounds):
+            order = ("csharp", "python") if round_index % 2 == 0 else ("python", "csharp")
+            for who in order:
+                result = run_csharp(options.bench_dll, options.quick) if who == "csharp" else \
+                    run_python(options.bench_dll, options.quick, sizes)
+                result.update(api=who, round=round_index + 1)
+                rows.append(result)
+                blocking = f"  (blocking API p50 {result['blocking_p50_us']:.1f} us)" if who == "python" else ""
+                print(f"round {round_index + 1} {who:7} {result['mib_s']:8.1f} MiB/s  4 KiB p50 {result['p50_us']:7.1f} us"
+                      f"  p99 {result['p99_us']:7.1f} us  cold {result['cold_ms']:6.2f} ms{blocking}", flush=True)
+            if abi_client is not None:
+                result = run_abi(abi_client, options.bench_dll, options.quick, sizes)
+                result.update(api="c-abi", round=round_index + 1)
+                abi_rows.append(result)
+                print(f"round {round_index + 1} c-abi   {'':>14}  4 KiB p50 {result['p50_us']:7.1f} us"
+                      f"  p99 {result['p99_us']:7.1f} us", flush=True)
     print(f"{'':8}{'MiB/s':>10}{'p50 us':>10}{'p99 us':>10}{'cold ms':>10}")
     summary = {}
     for who in ("csharp", "python"):
@@ -137,13 +183,22 @@ def main() -> int:
         summary[who] = {key: statistics.median(r[key] for r in mine) for key in ("mib_s", "p50_us", "p99_us", "cold_ms")}
         s = summary[who]
         print(f"{who:8}{s['mib_s']:10.1f}{s['p50_us']:10.1f}{s['p99_us']:10.1f}{s['cold_ms']:10.2f}")
+    summary["python"]["blocking_p50_us"] = statistics.median(r["blocking_p50_us"] for r in rows if r["api"] == "python")
+    if abi_rows:
+        summary["c-abi"] = {key: statistics.median(r[key] for r in abi_rows) for key in ("p50_us", "p99_us")}
+        print(f"{'c-abi':8}{'':>10}{summary['c-abi']['p50_us']:10.1f}{summary['c-abi']['p99_us']:10.1f}")
     ratio = summary["python"]["mib_s"] / summary["csharp"]["mib_s"]
     delta = summary["python"]["p50_us"] - summary["csharp"]["p50_us"]
+    blocking_delta = summary["python"]["blocking_p50_us"] - summary["csharp"]["p50_us"]
     print(f"target python MiB/s / C# MiB/s: {ratio:.2f}x (target >= 0.9x: {'met' if ratio >= 0.9 else 'NOT met'})")
     print(f"target python 4 KiB p50 - C# p50: {delta:+.1f} us (target <= +30 us: {'met' if delta <= 30 else 'NOT met'})")
+    print(f"  blocking API: {blocking_delta:+.1f} us"
+          + (f"; C program through the C ABI: {summary['c-abi']['p50_us'] - summary['csharp']['p50_us']:+.1f} us"
+             if abi_rows else ""))
     if options.json:
-        options.json.write_text(json.dumps({"rounds": rows, "median": summary, "mib_s_ratio": ratio,
-                                            "p50_delta_us": delta}, indent=2))
+        options.json.write_text(json.dumps({"rounds": rows + abi_rows, "median": summary, "mib_s_ratio": ratio,
+                                            "p50_delta_us": delta, "blocking_p50_delta_us": blocking_delta},
+                                           indent=2))
     return 0
 
 

@@ -47,12 +47,17 @@ internal static class BenchTargets
         checks.Add(new TargetCheck(
             $"cold first send, {TensorPush}", push.ColdMilliseconds, "<= 3 ms", push.ColdMilliseconds <= 3,
             string.Create(Invariant, $"{push.ColdMilliseconds:0.000} ms")));
-        if (Find(results, "quic") is { } quic)
+        // "The protocol adds almost nothing": against issue 2's stream benchmark (1452-byte packets), and against the same
+        // stream with the datagram size a node uses on loopback, which is the like-for-like comparison.
+        foreach (string stream in (ReadOnlySpan<string>)["quic", "quic-large-datagram"])
         {
-            double ratio = push.MibPerSecond / quic.MibPerSecond;
-            checks.Add(new TargetCheck(
-                $"largest push MiB/s, {TensorPush} / quic", ratio, ">= 0.9x", ratio >= 0.9,
-                string.Create(Invariant, $"{push.MibPerSecond:0.0} / {quic.MibPerSecond:0.0} MiB/s")));
+            if (Find(results, stream) is { } quic)
+            {
+                double ratio = push.MibPerSecond / quic.MibPerSecond;
+                checks.Add(new TargetCheck(
+                    $"largest push MiB/s, {TensorPush} / {stream}", ratio, ">= 0.9x", ratio >= 0.9,
+                    string.Create(Invariant, $"{push.MibPerSecond:0.0} / {quic.MibPerSecond:0.0} MiB/s")));
+            }
         }
         return checks;
     }
