@@ -1,8 +1,9 @@
 /*
  * 4 KiB push latency through the C ABI alone (include/tensor_protocol.h), for bench_push.py: the same pushes the
- * Python client makes, with the same completion path (the node's tp_queue, a thread that sleeps in tp_queue_wait),
- * but no interpreter. Its p50 minus the C# client's is what the native completion path costs; Python's minus this
- * one is what Python costs.
+ * Python client makes, with the completion path of the package's blocking API (the node's tp_queue, waited on in
+ * tp_queue_wait by the calling thread; asyncio waits on the queue's eventfd in epoll instead), but no interpreter.
+ * Its p50 minus the C# client's is what the native completion path costs; the blocking API's minus this one is what
+ * the Python side costs.
  *
  * usage: abi_push_latency TICKET WARMUP COUNT     prints {"p50_us": n, "p99_us": n} on stdout
  */
@@ -45,11 +46,13 @@ static int push_once(tp_node *node, tp_queue *queue, const char *ticket, const t
             return fail("tp_queue_poll", tp_last_error());
         }
         for (int32_t i = 0; i < count; i++) {
-            if (events[i].kind == TP_EVENT_COMPLETION) {
+            if (events[i].kind == TP_EVENT_COMPLETION && events[i].user_data == 1) {
                 return events[i].status == TP_OK ? 0 : fail("push", events[i].error);
             }
         }
-        tp_queue_wait(queue, 1000, &ready);
+        if (tp_queue_wait(queue, 1000, &ready) != TP_OK) {
+            return fail("tp_queue_wait", tp_last_error());
+        }
     }
 }
 

@@ -86,7 +86,7 @@ internal sealed unsafe class UdpSocket : IDisposable
     internal long DatagramsRefused { get; private set; }
     internal long DatagramsReceived { get; private set; }
 
-    /// <summary>Receive calls that found nothing waiting (each a wasted system call).</summary>
+    /// <summary>Receive calls that returned no datagram (nothing waiting, or a failed call): each a wasted system call.</summary>
     internal long EmptyReceives { get; private set; }
 
     /// <summary>One received (possibly GRO-coalesced) datagram.</summary>
