@@ -21,10 +21,7 @@ public sealed unsafe partial class QuicConnection
     /// larger; one that arrives raises the packet size for the rest of the connection. Large packets are what make
     /// bulk transfers cheap: per byte, ngtcp2, GnuTLS and the kernel cost about half at 64 KiB what they cost at 1452.
     /// </summary>
-    private static readonly ushort[] PathMtuLadder = [1452, 1444, 1392, 1232, 8952, LoopbackDatagramSize];
-
-    // The largest UDP payload both IPv4 and IPv6 loopback carry (the 65536-byte MTU less the IPv6 and UDP headers).
-    private const ushort LoopbackDatagramSize = 65487;
+    private static readonly ushort[] PathMtuLadder = [1452, 1444, 1392, 1232, 8952, QuicConnectionOptions.LoopbackDatagramSize];
 
     private SafeNgtcp2ConnectionHandle _handle = null!;
     private SafeGnutlsSessionHandle _tls = null!;
@@ -86,7 +83,7 @@ public sealed unsafe partial class QuicConnection
                 // Loopback carries 64 KiB datagrams: use the largest size from the start. Probing up to it would cost
                 // a first exchange milliseconds, since a 64 KiB probe sent right after the handshake, at the pacing
                 // rate of a young connection, holds the packets behind it back by about 1.5 ms.
-                settings.max_tx_udp_payload_size = (nuint)Math.Min(o.MaxDatagramSize, LoopbackDatagramSize);
+                settings.max_tx_udp_payload_size = (nuint)Math.Min(o.MaxDatagramSize, QuicConnectionOptions.LoopbackDatagramSize);
                 settings.no_tx_udp_payload_size_shaping = 1;
                 settings.no_pmtud = 1;
             }

@@ -48,7 +48,10 @@ public sealed record QuicConnectionOptions
     /// the path carries it, up to this: 1452 on Ethernet, 8952 on jumbo-frame LANs. Lower it to cap the packet size
     /// (1452 keeps every packet within a standard Ethernet frame).
     /// </summary>
-    public int MaxDatagramSize { get; init; } = 65487;
+    public int MaxDatagramSize { get; init; } = LoopbackDatagramSize;
+
+    // The largest UDP payload both IPv4 and IPv6 loopback carry (the 65536-byte MTU less the IPv6 and UDP headers).
+    internal const int LoopbackDatagramSize = 65487;
 
     /// <summary>
     /// Tests: probe the path MTU to loopback peers too (instead of using the largest size at once), so that a relay on

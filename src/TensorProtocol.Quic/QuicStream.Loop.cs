@@ -49,6 +49,9 @@ public sealed unsafe partial class QuicStream
     private bool _finReceived;
     private QuicException? _readError;
     private ulong _uncredited;
+    // Bytes a reader took from the buffer on its own thread, not yet credited by the loop (GrantReaderCredit).
+    private long _readerCredit;
+    private Action? _grantReaderCredit;
     internal bool ReadReady;
     internal bool Closed;
     internal bool Accepted;          // the application took this peer-opened stream from the accept queue
@@ -252,13 +255,16 @@ public sealed unsafe partial class QuicStream
             }
             copied = store.Read(destination);
         }
-        int credit = copied;
-        _connection.Post(() =>
-        {
-            Credit(credit);
-            _connection.FlushCredit(this);
-        });
+        Interlocked.Add(ref _readerCredit, copied);
+        _connection.Post(_grantReaderCredit ??= GrantReaderCredit); // one delegate per stream, not one per read
         return true;
+    }
+
+    /// <summary>Loop: grants the peer the credit for what readers took on their own threads (posted by each such read).</summary>
+    private void GrantReaderCredit()
+    {
+        _uncredited += (ulong)Interlocked.Exchange(ref _readerCredit, 0);
+        _connection.FlushCredit(this);
     }
 
     private void BeginRead(Memory<byte> buffer, bool fillAll, CancellationToken cancellationToken)

@@ -142,10 +142,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// </summary>
     private ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool fillAll, CancellationToken cancellationToken)
     {
-        if (!CanRead)
-        {
-            throw new InvalidOperationException("This stream is not readable.");
-        }
+        ThrowIfNotReadable();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Interlocked.Exchange(ref _readInProgress, 1) != 0)
         {
@@ -224,10 +221,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// <exception cref="QuicException">The stream or its connection failed, or reading was aborted.</exception>
     public int ReadBuffered(Span<byte> destination)
     {
-        if (!CanRead)
-        {
-            throw new InvalidOperationException("This stream is not readable.");
-        }
+        ThrowIfNotReadable();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Interlocked.Exchange(ref _readInProgress, 1) != 0)
         {
@@ -261,10 +255,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// </summary>
     public int Peek(Span<byte> destination)
     {
-        if (!CanRead)
-        {
-            throw new InvalidOperationException("This stream is not readable.");
-        }
+        ThrowIfNotReadable();
         ReceiveBuffer? store = Volatile.Read(ref _bufferedStore);
         if (store is null)
         {
@@ -273,6 +264,14 @@ public sealed partial class QuicStream : IAsyncDisposable
         lock (_storeLock)
         {
             return store.Peek(destination);
+        }
+    }
+
+    private void ThrowIfNotReadable()
+    {
+        if (!CanRead)
+        {
+            throw new InvalidOperationException("This stream is not readable.");
         }
     }
 
