@@ -83,6 +83,11 @@ public sealed unsafe partial class QuicConnection
 
     private void OnRemoteStreamOpened(long streamId)
     {
+        // A stream opens every lower-numbered one of its type with it: the count comes from the ID.
+        bool bidi = (streamId & 0x2) == 0;
+        ref RemoteStreamCredit credit = ref bidi ? ref _remoteBidiCredit : ref _remoteUniCredit;
+        credit.Opened = Math.Max(credit.Opened, (streamId >> 2) + 1);
+        GrantOwedStreamCreditIfLow(bidi);
         var stream = new QuicStream(this, streamId, isLocal: false);
         _streams[streamId] = stream;
         // Offered after the batch (OfferArrivedStreams), when it is known whether all its data came with it.
@@ -158,15 +163,54 @@ public sealed unsafe partial class QuicConnection
             return;
         }
         stream.StreamCreditOwed = false;
-        if (stream.Type == QuicStreamType.Bidirectional)
+        // Owed credit is granted only once the peer has less than half its limit in hand: then all of it, so it can
+        // again open as many streams at once as the limit says. A request/response peer so gets one MAX_STREAMS per
+        // ~limit/2 requests instead of an ack-eliciting packet after each (and its acknowledgement, and a wake-up of
+        // each loop), whenever its next request did not happen to carry them.
+        bool bidi = stream.Type == QuicStreamType.Bidirectional;
+        (bidi ? ref _remoteBidiCredit : ref _remoteUniCredit).Owed++;
+        GrantOwedStreamCreditIfLow(bidi);
+    }
+
+    /// <summary>Grants the peer what we owe it for streams of one type once it has less than half its limit left.</summary>
+    private void GrantOwedStreamCreditIfLow(bool bidi)
+    {
+        ref RemoteStreamCredit credit = ref bidi ? ref _remoteBidiCredit : ref _remoteUniCredit;
+        int limit = bidi ? Options.MaxInboundBidirectionalStreams : Options.MaxInboundUnidirectionalStreams;
+        if (credit.Owed == 0 || credit.Limit - credit.Opened >= Math.Max(1, limit / 2))
         {
-            ngtcp2.ngtcp2_conn_extend_max_streams_bidi(Conn, 1);
+            return;
+        }
+        if (bidi)
+        {
+            ngtcp2.ngtcp2_conn_extend_max_streams_bidi(Conn, (nuint)credit.Owed);
         }
         else
         {
-            ngtcp2.ngtcp2_conn_extend_max_streams_uni(Conn, 1);
+            ngtcp2.ngtcp2_conn_extend_max_streams_uni(Conn, (nuint)credit.Owed);
         }
+        credit.Limit += credit.Owed;
+        credit.Owed = 0;
         _endpoint.MarkDirty(this);
+    }
+
+    /// <summary>The peer's streams of one type: how many it may open in all, has opened, and we owe it for closed ones.</summary>
+    private struct RemoteStreamCredit
+    {
+        public long Limit;
+        public long Opened;
+        public long Owed;
+    }
+
+    private RemoteStreamCredit _remoteBidiCredit;
+    private RemoteStreamCredit _remoteUniCredit;
+
+    /// <summary>The peer's bidirectional stream credit, read on the loop (for tests).</summary>
+    internal ValueTask<(long Limit, long Opened, long Owed)> GetRemoteBidiCreditAsync()
+    {
+        var source = new CompletionSource<(long, long, long)>();
+        Post(() => source.TrySetResult((_remoteBidiCredit.Limit, _remoteBidiCredit.Opened, _remoteBidiCredit.Owed)));
+        return source.ValueTask;
     }
 
     /// <summary>The application took <paramref name="stream"/> from the accept queue.</summary>
@@ -314,6 +358,7 @@ public sealed unsafe partial class QuicConnection
         }
         _bytesReceived += length;
         _packetsReceived++;
+        _pacingIdle = false;
         ngtcp2.ngtcp2_pkt_info pi = default;
         int rv = ngtcp2.ngtcp2_conn_read_pkt_versioned(Conn, path, ngtcp2.NGTCP2_PKT_INFO_V1, &pi, data, (nuint)length, now);
         if (rv != 0)
@@ -375,6 +420,7 @@ public sealed unsafe partial class QuicConnection
 
     internal void OnExpiry(ulong now)
     {
+        _pacingIdle = false;
         if (_state is State.Closing or State.Draining)
         {
             return;
@@ -392,8 +438,14 @@ public sealed unsafe partial class QuicConnection
     {
         State.Closing or State.Draining => Deadline,
         State.Released => ulong.MaxValue,
+        State.Connected when _pacingIdle => _expiryBeforePacing,
         _ => ngtcp2.ngtcp2_conn_get_expiry(Conn),
     };
+
+    // Set after a write that left ngtcp2 nothing to send: its deadline then, without the pacing deadline the write
+    // set. Any call that can move ngtcp2's timers (a packet in, a timer handled, another write) clears it.
+    private bool _pacingIdle;
+    private ulong _expiryBeforePacing;
 
     /// <summary>An ICMP "port unreachable" came back for this connection's peer.</summary>
     internal void OnUnreachable(ulong now)
@@ -414,6 +466,9 @@ public sealed unsafe partial class QuicConnection
         {
             return;
         }
+        _pacingIdle = false;
+        long packetsBefore = _packetsSent;
+        bool drained = false;
         byte* buffer = _endpoint.SendBuffer;
         ngtcp2.ngtcp2_path_storage* ps = _endpoint.PathStorage;
         ngtcp2.ngtcp2_vec* vecs = stackalloc ngtcp2.ngtcp2_vec[MaxVectors];
@@ -487,6 +542,7 @@ public sealed unsafe partial class QuicConnection
             }
             if (n == 0)
             {
+                drained = stream is null; // no stream data offered, and ngtcp2 had nothing of its own left
                 break;
             }
             if (stream is not null && accepted >= 0)
@@ -537,6 +593,14 @@ public sealed unsafe partial class QuicConnection
             }
         }
         Flush(buffer, batchLength, segmentSize, ps);
+        if (drained && _packetsSent != packetsBefore && _state == State.Connected)
+        {
+            // The pacing deadline set below only spaces the next packet, and there is none: waking the loop for it (a
+            // few microseconds after every request a parked loop's borrower sends) would cost a context switch per
+            // request for nothing. ngtcp2 passed its pacing check in this batch, so its deadline now has none in it.
+            _expiryBeforePacing = ngtcp2.ngtcp2_conn_get_expiry(Conn);
+            _pacingIdle = true;
+        }
         ngtcp2.ngtcp2_conn_update_pkt_tx_time(Conn, now);
     }
 

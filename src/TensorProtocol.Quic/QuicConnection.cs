@@ -32,6 +32,8 @@ public sealed partial class QuicConnection : IAsyncDisposable
         RemoteEndPoint = remoteEndPoint;
         Options = options;
         _logger = logger;
+        _remoteBidiCredit.Limit = options.MaxInboundBidirectionalStreams; // our initial_max_streams_* parameters
+        _remoteUniCredit.Limit = options.MaxInboundUnidirectionalStreams;
     }
 
     /// <summary>Whether this side accepted the connection (rather than dialing it).</summary>

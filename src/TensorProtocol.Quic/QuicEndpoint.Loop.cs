@@ -332,9 +332,11 @@ public sealed unsafe partial class QuicEndpoint
         }
         ulong next = NextExpiry();
         _parkedUntil = next;
-        libc.pollfd* fds = stackalloc libc.pollfd[2];
+        libc.pollfd* fds = stackalloc libc.pollfd[3];
         fds[0] = new libc.pollfd { fd = Socket.Fd, events = libc.POLLIN };
         fds[1] = new libc.pollfd { fd = (int)_eventFd.DangerousGetHandle(), events = libc.POLLIN };
+        // Disarmed while the loop runs: only a borrowed turn arms it (an earlier deadline than this timeout).
+        fds[2] = new libc.pollfd { fd = _wakeTimer?.Fd ?? -1, events = libc.POLLIN };
         libc.timespec timeout;
         libc.timespec* timeoutPointer = null;
         if (next != ulong.MaxValue)
@@ -349,12 +351,20 @@ public sealed unsafe partial class QuicEndpoint
         _turn.Exit();
         try
         {
-            rv = libc.ppoll(fds, 2, timeoutPointer, null);
+            rv = libc.ppoll(fds, 3, timeoutPointer, null);
             Volatile.Write(ref _parked, 0);
         }
         finally
         {
             _turn.Enter();
+        }
+        if (_wakeTimer is { IsArmed: true } timer)
+        {
+            if (rv > 0 && (fds[2].revents & libc.POLLIN) != 0)
+            {
+                _wakeTimerFired++;
+            }
+            timer.Disarm(); // fired or not: the turn that follows recomputes every deadline
         }
         if (_borrowedTurnFailure is { } failure)
         {
@@ -446,6 +456,7 @@ public sealed unsafe partial class QuicEndpoint
         Socket.Dispose();
         Tls.Dispose();
         _eventFd.Dispose();
+        _wakeTimer?.Dispose();
         NativeMemory.Free(LocalAddress);
         NativeMemory.AlignedFree(SendBuffer);
         NativeMemory.Free(PathStorage);

@@ -15,6 +15,8 @@ public sealed partial class QuicEndpoint
     // Work that threw in a borrowed turn: the loop rethrows it, as if it had run the work itself.
     private Exception? _borrowedTurnFailure;
     private long _borrowedTurns;
+    private long _wakeTimerFired;
+    private long _wakes;
 
     [ThreadStatic]
     private static QuicEndpoint? t_borrowedTurn;
@@ -104,10 +106,24 @@ public sealed partial class QuicEndpoint
                 t_borrowedTurn = outer;
             }
             _borrowedTurns++;
-            if (!_work.IsEmpty || NextExpiry() < _parkedUntil)
+            if (!_work.IsEmpty)
             {
-                // Work queued meanwhile, or a timer the parked loop does not know about (pacing, loss detection).
-                Wake();
+                Wake(); // work queued meanwhile
+                return true;
+            }
+            ulong next = NextExpiry();
+            if (next < _parkedUntil)
+            {
+                // A timer the parked loop does not know about (pacing, loss detection, a delayed ACK): have the kernel
+                // wake it then, rather than waking it now only to let it compute a new timeout.
+                if (_wakeTimer is { } timer && timer.TryArm(next))
+                {
+                    _parkedUntil = next;
+                }
+                else
+                {
+                    Wake();
+                }
             }
             return true;
         }
@@ -125,6 +141,21 @@ public sealed partial class QuicEndpoint
             lock (_turn)
             {
                 return _borrowedTurns;
+            }
+        }
+    }
+
+    /// <summary>
+    /// How often the parked loop was woken by something other than a datagram or its own timeout: a post's eventfd
+    /// write, or the wake timer a borrowed turn armed (for tests and diagnostics).
+    /// </summary>
+    internal long LoopWakes
+    {
+        get
+        {
+            lock (_turn)
+            {
+                return Interlocked.Read(ref _wakes) + _wakeTimerFired;
             }
         }
     }
@@ -195,6 +226,7 @@ public sealed partial class QuicEndpoint
         {
             return;
         }
+        Interlocked.Increment(ref _wakes);
         bool added = false;
         try
         {

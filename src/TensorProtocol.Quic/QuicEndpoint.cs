@@ -31,6 +31,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     // A SafeHandle, not a bare int: Wake() may race with the loop's cleanup, and a write to a closed (and reused)
     // descriptor number would land in some other file.
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _eventFd;
+    private readonly WakeTimer? _wakeTimer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // 1 while the loop is (about to be) parked in ppoll: only then does Post have to write the eventfd. A loop that is
     // running drains the work queue before it parks again, so posts meanwhile cost no system call and no extra turn.
@@ -66,6 +67,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
             throw new QuicException(QuicErrorKind.InternalError, $"eventfd failed (errno {Marshal.GetLastPInvokeError()}).");
         }
         _eventFd = new Microsoft.Win32.SafeHandles.SafeFileHandle(eventFd, ownsHandle: true);
+        _wakeTimer = WakeTimer.TryCreate();
         LocalEndPoint = Socket.LocalEndPoint;
         LocalAddress = (byte*)NativeMemory.AllocZeroed(SocketAddressNative.MaxLength);
         LocalAddressLength = SocketAddressNative.Write(Socket.LocalEndPoint, Socket.Family, LocalAddress);

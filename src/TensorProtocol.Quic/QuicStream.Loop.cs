@@ -333,7 +333,14 @@ public sealed unsafe partial class QuicStream
         if (_readPending && length > 0)
         {
             int n = Math.Min(length, _readLength - _readFilled);
-            Buffer.MemoryCopy(data, _readPointer + _readFilled, n, n);
+            if (_readLength >= StreamingCopy.MinReadLength)
+            {
+                StreamingCopy.Copy(data, _readPointer + _readFilled, n);
+            }
+            else
+            {
+                Buffer.MemoryCopy(data, _readPointer + _readFilled, n, n);
+            }
             _readFilled += n;
             Credit(n);
             data += n;

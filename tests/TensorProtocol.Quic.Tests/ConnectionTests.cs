@@ -94,6 +94,61 @@ public sealed class ConnectionTests : QuicTestBase
     }
 
     [Fact]
+    public async Task StreamCredit_IsGrantedInBatches_WithoutLoweringTheLimit()
+    {
+        var tight = QuicConnectionOptions.Default with { MaxInboundBidirectionalStreams = 8 };
+        await using QuicEndpoint server = CreateEndpoint(tight);
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+
+        async Task RoundTripAsync(QuicStream stream, byte value)
+        {
+            await stream.WriteAsync(new byte[] { value }, completeWrites: true, Timeout());
+            QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+            var one = new byte[1];
+            await incoming.ReadExactlyAsync(one, Timeout());
+            await incoming.WriteAsync(one, completeWrites: true, Timeout());
+            await stream.ReadExactlyAsync(one, Timeout());
+            Assert.Equal(value, one[0]);
+            Assert.Equal(0, await stream.ReadAsync(one, Timeout()));
+            Assert.Equal(0, await incoming.ReadAsync(one, Timeout()));
+            await stream.DisposeAsync();
+            await incoming.DisposeAsync();
+        }
+
+        // Three finished streams leave the peer five of its eight: more than half, so nothing is granted yet.
+        for (byte i = 0; i < 3; i++)
+        {
+            await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), i);
+        }
+        // The peer's FIN and our acknowledgement of it close the stream on both sides; wait for the last one.
+        Assert.True(SpinWait.SpinUntil(() => s.GetRemoteBidiCreditAsync().AsTask().Result.Owed == 3, TimeSpan.FromSeconds(10)));
+        Assert.Equal((8L, 3L, 3L), await s.GetRemoteBidiCreditAsync());
+
+        // Seven streams open at once (the peer may have eight): the credit owed for the three is granted on the way.
+        var held = new List<QuicStream>();
+        for (int i = 0; i < 7; i++)
+        {
+            QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            await stream.WriteAsync(new byte[] { 1 }, completeWrites: false, Timeout()); // the peer learns of it
+            held.Add(stream);
+            held.Add(await s.AcceptInboundStreamAsync(Timeout())); // taken, and kept open
+        }
+        (long limit, long opened, long owed) = await s.GetRemoteBidiCreditAsync();
+        Assert.Equal(10, opened);
+        Assert.Equal(0, owed);
+        Assert.Equal(11, limit); // 8, then the 3 owed once fewer than 4 were left
+
+        // With seven held open, the eighth still opens and completes: the limit's concurrency is intact.
+        await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), 42);
+        foreach (QuicStream stream in held)
+        {
+            stream.Abort(QuicAbortDirection.Both, 0);
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task KeepAlive_KeepsAnIdleConnectionOpenPastTheIdleTimeout()
     {
         var options = QuicConnectionOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(1), KeepAliveInterval = TimeSpan.FromMilliseconds(200) };

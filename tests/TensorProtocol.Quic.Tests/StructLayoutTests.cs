@@ -65,14 +65,15 @@ public sealed class StructLayoutTests
         typeof(ngtcp2.ngtcp2_ccerr), typeof(ngtcp2.ngtcp2_info), typeof(ngtcp2.ngtcp2_callbacks),
         typeof(ngtcp2_crypto.ngtcp2_crypto_conn_ref), typeof(gnutls.gnutls_datum_t),
         typeof(libc.sockaddr_in), typeof(libc.sockaddr_in6), typeof(libc.iovec), typeof(libc.msghdr), typeof(libc.mmsghdr),
-        typeof(libc.cmsghdr), typeof(libc.pollfd), typeof(libc.timespec), typeof(libc.sock_extended_err),
+        typeof(libc.cmsghdr), typeof(libc.pollfd), typeof(libc.timespec), typeof(libc.itimerspec), typeof(libc.sock_extended_err),
     ];
 
     private static readonly string[] RequiredConstants =
     [
         "NGTCP2_PKT_INFO_V1", "NGTCP2_TRANSPORT_PARAMS_V1", "NGTCP2_CONN_INFO_V1", "NGTCP2_SETTINGS_V1", "NGTCP2_SETTINGS_V2", "NGTCP2_CALLBACKS_V1",
         "SOL_UDP", "UDP_SEGMENT", "UDP_GRO", "IP_RECVERR", "IPV6_RECVERR", "MSG_ERRQUEUE", "POLLIN", "POLLERR", "POLLOUT",
-        "EAGAIN", "ECONNREFUSED", "EFD_NONBLOCK", "SO_EE_ORIGIN_ICMP", "SO_EE_ORIGIN_ICMP6", "AF_INET", "AF_INET6",
+        "EAGAIN", "ECONNREFUSED", "EFD_NONBLOCK", "TFD_NONBLOCK", "TFD_TIMER_ABSTIME", "CLOCK_MONOTONIC", "SO_EE_ORIGIN_ICMP",
+        "SO_EE_ORIGIN_ICMP6", "AF_INET", "AF_INET6",
     ];
 
     [Fact]
@@ -205,6 +206,7 @@ public sealed class StructLayoutTests
         src.AppendLine("#include <sys/uio.h>");       // iovec
         src.AppendLine("#include <sys/eventfd.h>");   // EFD_*
         src.AppendLine("#include <sys/prctl.h>");     // PR_SET_TIMERSLACK
+        src.AppendLine("#include <sys/timerfd.h>");   // TFD_*, struct itimerspec
         src.AppendLine("#include <netinet/in.h>");    // sockaddr_in(6), IPPROTO_*, IP(V6)_RECVERR, IP(V6)_MTU_DISCOVER
         src.AppendLine("#include <netinet/udp.h>");   // SOL_UDP, UDP_SEGMENT, UDP_GRO
         src.AppendLine("#include <linux/errqueue.h>"); // sock_extended_err, SO_EE_ORIGIN_*

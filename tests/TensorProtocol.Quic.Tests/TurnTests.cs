@@ -95,6 +95,48 @@ public sealed class TurnTests : QuicTestBase
     }
 
     [Fact]
+    public async Task RequestsSentInBorrowedTurns_LeaveTheLoopAsleepUntilTheAnswer()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        s.InboundStreamHandler = stream =>
+        {
+            var all = new byte[(int)stream.BufferedLength];
+            stream.ReadBuffered(all);
+            _ = stream.WriteAsync(all, completeWrites: true);
+            return true;
+        };
+
+        // Each request leaves from this thread while the loop sleeps. Sending it sets timers (loss detection; pacing,
+        // with nothing left to pace), earlier than the sleeping loop's timeout: the old way woke the loop for each,
+        // only to compute a new timeout. Now nothing but the answer should wake it.
+        const int rounds = 40;
+        long borrowedBefore = client.BorrowedTurns, wakesBefore = client.LoopWakes;
+        for (int i = 0; i < rounds; i++)
+        {
+            Assert.True(SpinWait.SpinUntil(() => client.IsParked, TimeSpan.FromSeconds(10)));
+            QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            await using (stream)
+            {
+                ValueTask write;
+                using (c.Batch())
+                {
+                    write = stream.WriteAsync(new byte[] { (byte)i, 1, 2, 3 }, completeWrites: true, Timeout());
+                }
+                var answer = new byte[4];
+                await stream.ReadExactlyAsync(answer, Timeout());
+                Assert.Equal((byte)i, answer[0]);
+                await write;
+            }
+        }
+        long borrowed = client.BorrowedTurns - borrowedBefore, wakes = client.LoopWakes - wakesBefore;
+        Assert.True(borrowed >= rounds / 2, $"only {borrowed} of {rounds} requests found the loop parked");
+        // A loss timer can still fire on a stalled machine (the answer later than ~5 ms): allow a few.
+        Assert.True(wakes <= rounds / 8, $"the loop was woken {wakes} times by posts or timers in {rounds} round trips");
+    }
+
+    [Fact]
     public async Task TurnWokenWithoutDatagrams_DoesNotReadTheSocket()
     {
         await using QuicEndpoint server = CreateEndpoint();

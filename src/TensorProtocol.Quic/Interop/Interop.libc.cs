@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace TensorProtocol.Quic.Interop;
 
 // The few libc socket calls .NET's Socket does not expose: batched and segmented UDP I/O (recvmmsg, sendmsg with
-// UDP_SEGMENT), the ICMP error queue, poll and an eventfd for waking the loop. x86-64/aarch64 Linux layouts.
+// UDP_SEGMENT), the ICMP error queue, poll, an eventfd for waking the loop and a timerfd for its earlier deadlines.
+// x86-64/aarch64 Linux layouts.
 internal static unsafe partial class libc
 {
     internal const ushort AF_INET = 2;
@@ -188,4 +189,27 @@ internal static unsafe partial class libc
     [LibraryImport(Libraries.Libc, SetLastError = true)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+}
+
+internal static unsafe partial class libc
+{
+    internal const int CLOCK_MONOTONIC = 1;
+    internal const int TFD_NONBLOCK = 0x800;
+    internal const int TFD_CLOEXEC = 0x80000;
+    internal const int TFD_TIMER_ABSTIME = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct itimerspec
+    {
+        public timespec it_interval;
+        public timespec it_value;
+    }
+
+    [LibraryImport(Libraries.Libc, SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int timerfd_create(int clockid, int flags);
+
+    [LibraryImport(Libraries.Libc, SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int timerfd_settime(int fd, int flags, itimerspec* new_value, itimerspec* old_value);
 }
