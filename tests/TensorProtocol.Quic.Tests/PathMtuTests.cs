@@ -21,7 +21,7 @@ public sealed class PathMtuTests : QuicTestBase
         await using QuicEndpoint client = CreateEndpoint(options);
         using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 7, dropRate: 0, duplicateRate: 0, reorderRate: 0) { PathMtu = pathMtu };
         // Until the size settled and the next one up (if any) was tried and dropped.
-        QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, relay.EndPoint, 256 << 10, seed: pathMtu, maxRounds: 2000,
+        QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, relay.EndPoint, 256 << 10, seed: pathMtu,
             done: (now, _) => now.MaxDatagramSize >= expected && (relay.TooBig > 0 || expected == 65487));
         Assert.Equal(expected, stats.MaxDatagramSize);
         Assert.True(relay.TooBig > 0, relay.ToString()); // the next size up was tried, and the path dropped it
@@ -49,7 +49,7 @@ public sealed class PathMtuTests : QuicTestBase
         {
             await using QuicEndpoint client = CreateEndpoint(address: ns.Outside);
             // At least 20 MiB, so the probes of the refused size have all gone out.
-            QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, server.LocalEndPoint, 1 << 20, seed: linkMtu, maxRounds: 500,
+            QuicConnectionStatistics stats = await TransferWhileProbingAsync(client, server, server.LocalEndPoint, 1 << 20, seed: linkMtu,
                 done: (now, round) => now.MaxDatagramSize >= expected && round >= 20);
             Assert.Equal(expected, stats.MaxDatagramSize);
             // The link refused the next size up: three probes each way, and nothing else. A probe sent in a GSO batch
@@ -61,11 +61,14 @@ public sealed class PathMtuTests : QuicTestBase
 
     /// <summary>
     /// Dials <paramref name="dial"/> (the server, or a relay to it) and pushes checked chunks on one stream while the
-    /// probes go out (a refused size takes three probes a few PTOs apart), until <paramref name="done"/> says so.
+    /// probes go out (a refused size takes three probes a few PTOs apart), until <paramref name="done"/> says so — or
+    /// 20 s passed. The bound is time, not rounds: discovery runs on the loss timers' clock, and on a loaded machine a
+    /// fixed number of rounds can be over before the probes of three refused sizes have timed out.
     /// </summary>
     private static async Task<QuicConnectionStatistics> TransferWhileProbingAsync(QuicEndpoint client, QuicEndpoint server, System.Net.IPEndPoint dial,
-        int chunkSize, int seed, int maxRounds, Func<QuicConnectionStatistics, int, bool> done)
+        int chunkSize, int seed, Func<QuicConnectionStatistics, int, bool> done)
     {
+        var budget = System.Diagnostics.Stopwatch.StartNew();
         CancellationToken ct = Timeout(TimeSpan.FromSeconds(30));
         Task<QuicConnection> accept = server.AcceptConnectionAsync(ct).AsTask();
         await using QuicConnection c = await client.ConnectAsync(dial, server.PublicKey, ct);
@@ -76,7 +79,7 @@ public sealed class PathMtuTests : QuicTestBase
         var received = new byte[chunk.Length];
         QuicStream? incoming = null;
         QuicConnectionStatistics stats = await c.GetStatisticsAsync();
-        for (int round = 0; round < maxRounds && !done(stats, round); round++)
+        for (int round = 0; !done(stats, round) && budget.Elapsed < TimeSpan.FromSeconds(20); round++)
         {
             await sending.WriteAsync(chunk, ct);
             incoming ??= await accepting;
