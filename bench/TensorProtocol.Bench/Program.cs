@@ -8,12 +8,14 @@ using TensorProtocol.Bench;
 const int UsageError = 2;
 string usage =
     $"""
-    usage: TensorProtocol.Bench [--quick] [--json FILE] [--transport NAME]... [--size SIZE]...
+    usage: TensorProtocol.Bench [--quick] [--json FILE] [--transport NAME]... [--size SIZE]... [--rounds N]
 
       --quick           smaller runs (64 MiB and 256 MiB pushes, fewer round trips and connects)
       --json FILE       also write the results to FILE as JSON
       --transport NAME  measure only NAME; repeatable; default: all of {string.Join(", ", BenchHarness.TargetNames)}
       --size SIZE       push this many bytes (4096, 64KiB, 1GiB; at most 1GiB); repeatable; default: 1MiB, 64MiB and 1GiB
+      --rounds N        measure every transport N times, interleaved, and report medians (and each target's median
+                        ratio); default 1
     """;
 
 var options = new BenchOptions();
@@ -40,6 +42,15 @@ try
             case BenchArguments.Size:
                 string size = ValueOf(args, ref i);
                 sizes.Add(BenchSizes.TryParse(size, out long bytes) ? bytes : throw new UsageException($"bad size '{size}'"));
+                break;
+            case BenchArguments.Rounds:
+                string rounds = ValueOf(args, ref i);
+                options = options with
+                {
+                    Rounds = int.TryParse(rounds, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 100
+                        ? n
+                        : throw new UsageException($"bad round count '{rounds}' (1..100)"),
+                };
                 break;
             case BenchArguments.Child:
                 childRole = ValueOf(args, ref i);

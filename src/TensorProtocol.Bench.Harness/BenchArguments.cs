@@ -20,6 +20,9 @@ public static class BenchArguments
     /// <summary>A bulk push size (see <see cref="BenchSizes"/>); repeatable; replaces the default sizes.</summary>
     public const string Size = "--size";
 
+    /// <summary>Measure every target this many times, interleaved, and report medians (default 1).</summary>
+    public const string Rounds = "--rounds";
+
     /// <summary>Hidden: run as the harness's <see cref="ClientRole"/> or <see cref="ServerRole"/> child process.</summary>
     public const string Child = "--child";
 

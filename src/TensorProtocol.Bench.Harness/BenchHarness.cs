@@ -27,7 +27,7 @@ public static class BenchHarness
         IReadOnlyList<IBenchTarget> targets = options.Transports.Count == 0
             ? TargetRegistry.All
             : [.. options.Transports.Select(Find).Distinct()];
-        return Driver.RunAsync(targets, RunSettings.For(options.Quick, options.Sizes), cancellationToken);
+        return Driver.RunAsync(targets, RunSettings.For(options.Quick, options.Sizes), options.Rounds, cancellationToken);
     }
 
     /// <summary>

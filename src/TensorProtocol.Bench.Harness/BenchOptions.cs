@@ -12,6 +12,12 @@ public sealed record BenchOptions
     /// <summary>The targets to measure, in this order; empty for all of <see cref="BenchHarness.TargetNames"/>.</summary>
     public IReadOnlyList<string> Transports { get; init; } = [];
 
+    /// <summary>
+    /// How many times to measure every target, interleaved (all targets, then all again): the report then gives each
+    /// figure's median and each target's median ratio. 1 (the default) measures each once.
+    /// </summary>
+    public int Rounds { get; init; } = 1;
+
     /// <summary>The bulk push sizes in bytes; empty for the defaults (1 MiB, 64 MiB and 1 GiB, or 64 and 256 MiB with <see cref="Quick"/>).</summary>
     public IReadOnlyList<long> Sizes { get; init; } = [];
 

@@ -4,16 +4,35 @@ namespace TensorProtocol.Bench;
 
 /// <summary>
 /// The results as JSON: <c>{"results": [{"transport": ..., "mib_s": ..., ..., "bulk": [...]}, ...]}</c>. The flat
-/// fields are those of earlier versions, for the largest push; <c>bulk</c> adds one entry per push size.
+/// fields are those of earlier versions, for the largest push; <c>bulk</c> adds one entry per push size. With several
+/// rounds, <c>results</c> holds the medians and <c>rounds</c> each round's own <c>results</c>.
 /// </summary>
 internal static class JsonReport
 {
-    public static void Write(IReadOnlyList<TransportResult> results, string path)
+    public static void Write(BenchReport report, string path)
     {
         using FileStream file = File.Create(path);
         using var json = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
-        json.WriteStartArray("results");
+        WriteRows(json, "results", report.Results);
+        if (report.Rounds.Count > 1)
+        {
+            // "results" holds the medians; each round's own rows follow.
+            json.WriteStartArray("rounds");
+            foreach (IReadOnlyList<TransportResult> round in report.Rounds)
+            {
+                json.WriteStartObject();
+                WriteRows(json, "results", round);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        json.WriteEndObject();
+    }
+
+    private static void WriteRows(Utf8JsonWriter json, string name, IReadOnlyList<TransportResult> results)
+    {
+        json.WriteStartArray(name);
         foreach (TransportResult r in results)
         {
             json.WriteStartObject();
@@ -37,6 +56,5 @@ internal static class JsonReport
             json.WriteEndObject();
         }
         json.WriteEndArray();
-        json.WriteEndObject();
     }
 }

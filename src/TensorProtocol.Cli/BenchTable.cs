@@ -28,7 +28,9 @@ internal static class BenchTable
 
         TransportResult? reference = report.Results.FirstOrDefault(r => r.Transport == Reference);
         var table = new Table()
-            .Title("loopback, two processes (client pushes to server); ratios within this run")
+            .Title(report.Rounds.Count == 1
+                ? "loopback, two processes (client pushes to server); ratios within this run"
+                : "loopback, two processes (client pushes to server); medians over rounds")
             .AddColumn("transport")
             .AddColumn(new TableColumn("size").RightAligned())
             .AddColumn(new TableColumn("MiB/s").RightAligned())
@@ -54,6 +56,10 @@ internal static class BenchTable
         }
         console.Write(table);
         console.WriteLine($"{Reference} / row: its MiB/s over the row's for pushes (2 = twice as fast), its p50 over the row's for 4KiB (0.5 = half the latency).");
+        if (report.Rounds.Count > 1)
+        {
+            console.WriteLine($"Every figure is the median of {report.Rounds.Count} interleaved rounds; each target, the median of its ratio within each round.");
+        }
 
         foreach (TargetCheck check in report.Targets)
         {

@@ -38,4 +38,31 @@ public sealed class CliBenchTests
         Assert.Contains("target 1MiB push MiB/s, tensorp-push / grpc-tls", bench.Stdout, StringComparison.Ordinal);
         Assert.Contains("target 4KiB push p50, tensorp-push / grpc-tls unary", bench.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Bench_TwoRounds_ReportsMediansAndEveryRound()
+    {
+        using var dir = new TestDirectory();
+        string json = dir.File("bench.json");
+        string[] args = ["bench", "--quick", "--size", "1MiB", "--rounds", "2", "--json", json, "--transport", "tcp", "--transport", "tensorp-push"];
+
+        using CliProcess bench = CliProcess.Start(dir, args);
+        await bench.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(bench.ExitCode == 0, $"exit {bench.ExitCode}\n{bench.Stdout}\n{string.Join('\n', bench.StderrLines)}");
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(json));
+        JsonElement[] rounds = [.. document.RootElement.GetProperty("rounds").EnumerateArray()];
+        Assert.Equal(2, rounds.Length);
+        foreach (string transport in new[] { "tcp", "tensorp-push" })
+        {
+            double[] p50s = [.. rounds.Select(r => r.GetProperty("results").EnumerateArray().Single(x => x.GetProperty("transport").GetString() == transport).GetProperty("rtt_4k_p50_us").GetDouble())];
+            double median = document.RootElement.GetProperty("results").EnumerateArray()
+                .Single(x => x.GetProperty("transport").GetString() == transport).GetProperty("rtt_4k_p50_us").GetDouble();
+            // Two rounds: the median is their mean (to the JSON's 0.1 us rounding).
+            Assert.InRange(median, p50s.Average() - 0.11, p50s.Average() + 0.11);
+        }
+        Assert.Contains("median of 2 interleaved rounds", bench.Stdout, StringComparison.Ordinal);
+        Assert.Contains("target 4KiB push p50, tensorp-push / tcp rtt", bench.Stdout, StringComparison.Ordinal);
+        Assert.Contains("median of 2 rounds:", bench.Stdout, StringComparison.Ordinal);
+    }
 }

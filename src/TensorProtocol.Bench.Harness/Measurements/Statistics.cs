@@ -13,4 +13,16 @@ internal static class Statistics
         int rank = (int)Math.Ceiling(p * samples.Length);
         return samples[Math.Clamp(rank - 1, 0, samples.Length - 1)];
     }
+
+    /// <summary>The median (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = [.. values.Order()];
+        if (sorted.Length == 0)
+        {
+            throw new ArgumentException("No values.", nameof(values));
+        }
+        int middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
 }

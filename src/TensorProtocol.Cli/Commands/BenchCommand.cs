@@ -49,19 +49,27 @@ internal static class BenchCommand
                 },
             },
         };
+        var rounds = new Option<int>(BenchArguments.Rounds)
+        {
+            Description = "Measure every target this many times, interleaved, and report medians and each target's median ratio (default 1).",
+            HelpName = "N",
+            DefaultValueFactory = _ => 1,
+            Validators = { r => { if (r.GetValueOrDefault<int>() is < 1 or > 100) { r.AddError("--rounds must be within 1..100."); } } },
+        };
         // The harness's own child processes: not for people.
         var child = new Option<string>(BenchArguments.Child) { Hidden = true };
         var port = new Option<int>(BenchArguments.Port) { Hidden = true };
 
         var command = new Command("bench", "Benchmark pushes over loopback (1 GiB, 64 MiB, 4 KiB latency, cold first send) against TCP, TLS, QUIC and gRPC, in separate processes.")
         {
-            json, quick, transports, sizes, child, port,
+            json, quick, transports, sizes, rounds, child, port,
         };
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "bench", async _ =>
         {
             var options = new BenchOptions
             {
                 Quick = parse.GetValue(quick),
+                Rounds = parse.GetValue(rounds),
                 Transports = parse.GetValue(transports) ?? [],
                 Sizes = [.. (parse.GetValue(sizes) ?? []).Select(s => BenchSizes.TryParse(s, out long bytes) ? bytes : 0)],
                 SelfArguments = SelfArguments,
