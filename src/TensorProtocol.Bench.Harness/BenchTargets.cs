@@ -14,20 +14,18 @@ internal static class BenchTargets
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>
-    /// The targets over several rounds: each evaluated within every round, then the median of the rounds' values (a
-    /// target some round could not evaluate is left out).
+    /// The targets over several rounds: each evaluated within every round, then the median of the values of the rounds
+    /// that could evaluate it (a round where one of its rows failed cannot).
     /// </summary>
     public static IReadOnlyList<TargetCheck> Evaluate(IReadOnlyList<IReadOnlyList<TransportResult>> rounds)
     {
-        if (rounds.Count == 1)
+        if (rounds.Count <= 1)
         {
-            return Evaluate(rounds[0]);
+            return rounds.Count == 0 ? [] : Evaluate(rounds[0]);
         }
         IReadOnlyList<TargetCheck>[] perRound = [.. rounds.Select(Evaluate)];
-        return [.. perRound[0]
-            .Select(check => perRound.Select(r => r.FirstOrDefault(c => c.Name == check.Name)).ToList())
-            .Where(all => all.TrueForAll(c => c is not null))
-            .Select(all => TargetCheck.Median(all!))];
+        return [.. perRound.SelectMany(r => r).Select(c => c.Name).Distinct()
+            .Select(name => TargetCheck.Median([.. perRound.SelectMany(r => r).Where(c => c.Name == name)], rounds.Count))];
     }
 
     public static IReadOnlyList<TargetCheck> Evaluate(IReadOnlyList<TransportResult> results)

@@ -25,16 +25,17 @@ public sealed record TargetCheck(string Name, double Ratio, double Limit, bool A
     /// The same target over several rounds: the median of the rounds' values, judged against the bound; the figures
     /// list every round's value. Each round's value is a ratio within that round (its rows ran back to back), so
     /// drift between rounds cancels; the median keeps one noisy round from deciding the verdict either way.
+    /// <paramref name="roundCount"/> is how many rounds ran, when some could not evaluate the target.
     /// </summary>
-    public static TargetCheck Median(IReadOnlyList<TargetCheck> rounds)
+    public static TargetCheck Median(IReadOnlyList<TargetCheck> rounds, int roundCount)
     {
         ArgumentOutOfRangeException.ThrowIfZero(rounds.Count);
-        TargetCheck first = rounds[0];
         string values = string.Join(" ", rounds.Select(r => r.Ratio.ToString("0.00", CultureInfo.InvariantCulture)));
-        return first with
+        string of = rounds.Count == roundCount ? $"{roundCount} rounds" : $"the {rounds.Count} of {roundCount} rounds that measured it";
+        return rounds[0] with
         {
             Ratio = Statistics.Median(rounds.Select(r => r.Ratio)),
-            Figures = $"median of {rounds.Count} rounds: {values}",
+            Figures = $"median of {of}: {values}",
         };
     }
 }

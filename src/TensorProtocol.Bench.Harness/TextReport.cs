@@ -15,7 +15,8 @@ internal static class TextReport
         IReadOnlyList<TransportResult> results = report.Results;
         if (report.Rounds.Count > 1)
         {
-            output.WriteLine($"medians of {report.Rounds.Count} rounds (each target measured once per round, interleaved)");
+            output.WriteLine($"medians of {report.Rounds.Count} rounds (each target measured once per round, interleaved); the ratio lines are");
+            output.WriteLine("ratios of those medians, each target line the median of its ratio within each round");
         }
         output.WriteLine(string.Create(Invariant, $"{"transport",-20}{"MiB/s",10}{"rtt p50 us",12}{"rtt p99 us",12}{"cold ms",10}{"cpu s/GiB",11}{"peak RSS MiB",14}"));
         foreach (TransportResult r in results)

@@ -58,7 +58,8 @@ internal static class BenchTable
         console.WriteLine($"{Reference} / row: its MiB/s over the row's for pushes (2 = twice as fast), its p50 over the row's for 4KiB (0.5 = half the latency).");
         if (report.Rounds.Count > 1)
         {
-            console.WriteLine($"Every figure is the median of {report.Rounds.Count} interleaved rounds; each target, the median of its ratio within each round.");
+            console.WriteLine($"Every figure is the median of {report.Rounds.Count} interleaved rounds, and the ratios in the table are of those medians;");
+            console.WriteLine("each target below is the median of its ratio within each round, so near a bound the two may differ.");
         }
 
         foreach (TargetCheck check in report.Targets)

@@ -87,7 +87,7 @@ public sealed unsafe partial class QuicConnection
         bool bidi = (streamId & 0x2) == 0;
         ref RemoteStreamCredit credit = ref bidi ? ref _remoteBidiCredit : ref _remoteUniCredit;
         credit.Opened = Math.Max(credit.Opened, (streamId >> 2) + 1);
-        GrantOwedStreamCreditIfLow(bidi);
+        GrantOwedStreamCredit(bidi, onlyIfLow: true);
         var stream = new QuicStream(this, streamId, isLocal: false);
         _streams[streamId] = stream;
         // Offered after the batch (OfferArrivedStreams), when it is known whether all its data came with it.
@@ -163,21 +163,25 @@ public sealed unsafe partial class QuicConnection
             return;
         }
         stream.StreamCreditOwed = false;
-        // Owed credit is granted only once the peer has less than half its limit in hand: then all of it, so it can
-        // again open as many streams at once as the limit says. A request/response peer so gets one MAX_STREAMS per
-        // ~limit/2 requests instead of an ack-eliciting packet after each (and its acknowledgement, and a wake-up of
-        // each loop), whenever its next request did not happen to carry them.
+        // Granting it at once costs an ack-eliciting packet of its own whenever nothing else is being sent — for a
+        // request/response peer whose next request came too late to carry the acknowledgement of our answer, a
+        // datagram, its acknowledgement and a wake-up of each loop per request. So owed credit rides along with the
+        // next packet that carries stream data (WritePackets), and goes on its own only once the peer has less than
+        // half its limit left; the peer always has at least that many in hand.
         bool bidi = stream.Type == QuicStreamType.Bidirectional;
         (bidi ? ref _remoteBidiCredit : ref _remoteUniCredit).Owed++;
-        GrantOwedStreamCreditIfLow(bidi);
+        GrantOwedStreamCredit(bidi, onlyIfLow: true);
     }
 
-    /// <summary>Grants the peer what we owe it for streams of one type once it has less than half its limit left.</summary>
-    private void GrantOwedStreamCreditIfLow(bool bidi)
+    /// <summary>
+    /// Grants the peer what we owe it for streams of one type: always, or with <paramref name="onlyIfLow"/> only once
+    /// it has less than half its limit left.
+    /// </summary>
+    private void GrantOwedStreamCredit(bool bidi, bool onlyIfLow)
     {
         ref RemoteStreamCredit credit = ref bidi ? ref _remoteBidiCredit : ref _remoteUniCredit;
         int limit = bidi ? Options.MaxInboundBidirectionalStreams : Options.MaxInboundUnidirectionalStreams;
-        if (credit.Owed == 0 || credit.Limit - credit.Opened >= Math.Max(1, limit / 2))
+        if (credit.Owed == 0 || (onlyIfLow && credit.Limit - credit.Opened >= Math.Max(1, limit / 2)))
         {
             return;
         }
@@ -191,7 +195,10 @@ public sealed unsafe partial class QuicConnection
         }
         credit.Limit += credit.Owed;
         credit.Owed = 0;
-        _endpoint.MarkDirty(this);
+        if (onlyIfLow)
+        {
+            _endpoint.MarkDirty(this); // on its own: a write must carry it (the other caller is writing already)
+        }
     }
 
     /// <summary>The peer's streams of one type: how many it may open in all, has opened, and we owe it for closed ones.</summary>
@@ -467,6 +474,12 @@ public sealed unsafe partial class QuicConnection
             return;
         }
         _pacingIdle = false;
+        if (_sendQueue.Count > 0 && _state == State.Connected)
+        {
+            // Stream data goes out now: the stream credit we owe the peer rides along at no cost.
+            GrantOwedStreamCredit(bidi: true, onlyIfLow: false);
+            GrantOwedStreamCredit(bidi: false, onlyIfLow: false);
+        }
         long packetsBefore = _packetsSent;
         bool drained = false;
         byte* buffer = _endpoint.SendBuffer;

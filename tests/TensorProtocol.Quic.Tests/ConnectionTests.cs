@@ -116,16 +116,19 @@ public sealed class ConnectionTests : QuicTestBase
             await incoming.DisposeAsync();
         }
 
-        // Three finished streams leave the peer five of its eight: more than half, so nothing is granted yet.
+        // Three finished streams. A stream's credit rides along with the next answer the server writes (if it closed
+        // before it), but the last one closes on the client's acknowledgement of the last answer, with nothing to ride
+        // on: with five of eight still in hand, it is not sent on its own.
         for (byte i = 0; i < 3; i++)
         {
             await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), i);
         }
-        // The peer's FIN and our acknowledgement of it close the stream on both sides; wait for the last one.
-        Assert.True(SpinWait.SpinUntil(() => s.GetRemoteBidiCreditAsync().AsTask().Result.Owed == 3, TimeSpan.FromSeconds(10)));
-        Assert.Equal((8L, 3L, 3L), await s.GetRemoteBidiCreditAsync());
+        Assert.True(SpinWait.SpinUntil(() => s.GetRemoteBidiCreditAsync().AsTask().Result.Owed >= 1, TimeSpan.FromSeconds(10)));
+        (long limit, long opened, long owed) = await s.GetRemoteBidiCreditAsync();
+        Assert.Equal(3, opened);
+        Assert.Equal(11, limit + owed); // 8 to start with, 3 earned: granted or owed, none lost
 
-        // Seven streams open at once (the peer may have eight): the credit owed for the three is granted on the way.
+        // Seven streams open at once (the peer may have eight): what is still owed is granted once fewer than four are left.
         var held = new List<QuicStream>();
         for (int i = 0; i < 7; i++)
         {
@@ -134,10 +137,10 @@ public sealed class ConnectionTests : QuicTestBase
             held.Add(stream);
             held.Add(await s.AcceptInboundStreamAsync(Timeout())); // taken, and kept open
         }
-        (long limit, long opened, long owed) = await s.GetRemoteBidiCreditAsync();
+        (limit, opened, owed) = await s.GetRemoteBidiCreditAsync();
         Assert.Equal(10, opened);
         Assert.Equal(0, owed);
-        Assert.Equal(11, limit); // 8, then the 3 owed once fewer than 4 were left
+        Assert.Equal(11, limit);
 
         // With seven held open, the eighth still opens and completes: the limit's concurrency is intact.
         await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), 42);

@@ -14,7 +14,8 @@ internal static unsafe class StreamingCopy
     /// <summary>Reads at least this large copy with streaming stores; smaller ones are likely read again soon.</summary>
     internal const int MinReadLength = 1 << 20;
 
-    // Below this a copy is mostly head and tail: the ordinary copy is as good.
+    // Below this a copy is mostly head and tail: the ordinary copy is as good. (So the 1.4 KB frames of a 1452-byte
+    // path always go the ordinary way; the 64 KiB datagrams of loopback and jumbo paths take this one.)
     private const int MinCopyLength = 4096;
 
     internal static void Copy(byte* source, byte* destination, int length)
@@ -24,8 +25,9 @@ internal static unsafe class StreamingCopy
             Buffer.MemoryCopy(source, destination, length, length);
             return;
         }
-        // Streaming stores need an aligned destination: copy up to the first 32-byte boundary the ordinary way.
-        int head = (int)((32 - ((nuint)destination & 31)) & 31);
+        // Streaming stores need a 32-byte aligned destination; starting at a cache line (64) keeps each line written
+        // whole by one kind of store (a line split between the two is flushed partially). The head goes the ordinary way.
+        int head = (int)((64 - ((nuint)destination & 63)) & 63);
         Buffer.MemoryCopy(source, destination, head, head);
         source += head;
         destination += head;
