@@ -100,13 +100,7 @@ public sealed class TurnTests : QuicTestBase
         await using QuicEndpoint server = CreateEndpoint();
         await using QuicEndpoint client = CreateEndpoint();
         var (c, s) = await ConnectPairAsync(client, server);
-        s.InboundStreamHandler = stream =>
-        {
-            var all = new byte[(int)stream.BufferedLength];
-            stream.ReadBuffered(all);
-            _ = stream.WriteAsync(all, completeWrites: true);
-            return true;
-        };
+        AnswerOnLoop(s, request => request);
 
         // Each request leaves from this thread while the loop sleeps. Sending it sets timers (loss detection; pacing,
         // with nothing left to pace), earlier than the sleeping loop's timeout: the old way woke the loop for each,
@@ -161,13 +155,7 @@ public sealed class TurnTests : QuicTestBase
         await using QuicEndpoint client = CreateEndpoint();
         var (c, s) = await ConnectPairAsync(client, server);
         // Each stream gets its data back upper-cased, then FIN.
-        s.InboundStreamHandler = stream =>
-        {
-            var all = new byte[(int)stream.BufferedLength];
-            stream.ReadBuffered(all);
-            _ = stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(System.Text.Encoding.ASCII.GetString(all).ToUpperInvariant()), completeWrites: true);
-            return true;
-        };
+        AnswerOnLoop(s, request => System.Text.Encoding.ASCII.GetBytes(System.Text.Encoding.ASCII.GetString(request).ToUpperInvariant()));
 
         async Task<string> RoundTripAsync(QuicStream stream, string text)
         {
@@ -195,6 +183,16 @@ public sealed class TurnTests : QuicTestBase
         ValueTask<int> read = ReadInBatchCancelledFromAnotherThread(c, stream, cancel);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await read.AsTask().WaitAsync(Timeout()));
     }
+
+    /// <summary>Answers every stream that arrives whole with <paramref name="answer"/> of its bytes, then FIN, on the loop.</summary>
+    private static void AnswerOnLoop(QuicConnection server, Func<byte[], byte[]> answer) =>
+        server.InboundStreamHandler = stream =>
+        {
+            var all = new byte[(int)stream.BufferedLength];
+            stream.ReadBuffered(all);
+            _ = stream.WriteAsync(answer(all), completeWrites: true);
+            return true;
+        };
 
     // A batch cannot span an await, so holding one open while another thread works means blocking this one.
 
