@@ -51,6 +51,9 @@ class EventQueue:
         self._switch = threading.Lock()
         self._events = (_ffi.tp_event * _BATCH)()
         self._count = ctypes.c_int32()
+        self._count_ref = ctypes.byref(self._count)
+        self._ready = ctypes.c_int32()
+        self._ready_ref = ctypes.byref(self._ready)
 
     # ---- bookkeeping, on the watching loop's thread ----
     def usable_from(self, loop: asyncio.AbstractEventLoop) -> bool:
@@ -79,10 +82,9 @@ class EventQueue:
                 self._loop = None
 
     def wait(self, timeout_ms: int) -> bool:
-        """Blocks (without the GIL) until an event waits or ``timeout_ms`` pass."""
-        ready = ctypes.c_int32()
-        _ffi.lib.tp_queue_wait(self.handle, timeout_ms, ctypes.byref(ready))
-        return bool(ready.value)
+        """Blocks (without the GIL) until an event waits or ``timeout_ms`` pass. Only the owning thread calls it."""
+        _ffi.lib.tp_queue_wait(self.handle, timeout_ms, self._ready_ref)
+        return bool(self._ready.value)
 
     def add_waiter(self, settle: Callable[[Outcome], None]) -> int:
         key = next(self._keys)
@@ -111,7 +113,7 @@ class EventQueue:
     def drain(self) -> None:
         """Takes every waiting event and settles it; runs as the loop's reader callback."""
         while True:
-            if _ffi.lib.tp_queue_poll(self.handle, self._events, _BATCH, ctypes.byref(self._count)) != _ffi.TP_OK:
+            if _ffi.lib.tp_queue_poll(self.handle, self._events, _BATCH, self._count_ref) != _ffi.TP_OK:
                 return
             count = self._count.value
             for i in range(count):

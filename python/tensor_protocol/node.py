@@ -17,7 +17,7 @@ from ._buffers import LentBuffer, loans, release_callback
 from ._completions import Cancel, completion_callback, waiters
 from ._events import EventQueue
 from .errors import OperationTimeoutError, ShutdownError, check, error_for
-from .tensor import ReceivedTensor, TensorData, from_native
+from .tensor import _NUMPY_DTYPES, ReceivedTensor, TensorData, from_native
 
 _live_nodes: "weakref.WeakSet[TensorNode]" = weakref.WeakSet()
 
@@ -62,20 +62,40 @@ _NO_RELEASE = _ffi.tp_release_fn()
 class _View:
     """A tp_tensor_view over a TensorData's memory, plus what must stay alive while the library reads it."""
 
+    __slots__ = ("lent", "_shape", "struct", "_keys", "_values")
+
+    @classmethod
+    def of(cls, tensor: Any) -> "_View":
+        """The view of a TensorData, numpy array or torch tensor. A C-contiguous little-endian numpy array (the common
+        case) is viewed directly, without building a TensorData first: that wrapping cost as much as the rest of
+        the Python side of a small push."""
+        kind = type(tensor)
+        if kind.__name__ == "ndarray" and kind.__module__ == "numpy" and tensor.flags.c_contiguous:
+            dtype = _NUMPY_DTYPES.get(tensor.dtype.str)
+            if dtype is not None:
+                view = object.__new__(cls)
+                view._fill(dtype.code, tensor.shape, tensor if tensor.nbytes else None, tensor.nbytes, False, None)
+                return view
+        return cls(as_tensor_data(tensor))
+
     def __init__(self, tensor: TensorData):
         meta = tensor.metadata
-        self.lent = LentBuffer(tensor.data) if tensor.nbytes else None
-        self._shape = (ctypes.c_int64 * max(len(meta.shape), 1))(*meta.shape)
+        self._fill(meta._dtype.code, meta.shape, tensor.data if tensor.nbytes else None, tensor.nbytes,
+                   meta.requires_grad, meta.metadata)
+
+    def _fill(self, code: int, shape, memory: Any, nbytes: int, requires_grad: bool, metadata) -> None:
+        self.lent = LentBuffer(memory) if memory is not None else None
+        self._shape = (ctypes.c_int64 * max(len(shape), 1))(*shape)
         view = self.struct = _ffi.tp_tensor_view()
-        view.dtype = meta._dtype.code
-        view.rank = len(meta.shape)
+        view.dtype = code
+        view.rank = len(shape)
         view.shape = self._shape
         view.data = self.lent.address if self.lent else None
-        view.data_len = tensor.nbytes
-        view.requires_grad = meta.requires_grad
-        if meta.metadata:  # most tensors carry none: skip building the string arrays
-            self._keys, count = _c_strings(meta.metadata.keys())
-            self._values, _ = _c_strings(meta.metadata.values())
+        view.data_len = nbytes
+        view.requires_grad = requires_grad
+        if metadata:  # most tensors carry none: skip building the string arrays
+            self._keys, count = _c_strings(metadata.keys())
+            self._values, _ = _c_strings(metadata.values())
             view.metadata_count = count
             view.metadata_keys = self._keys
             view.metadata_values = self._values
@@ -217,7 +237,7 @@ class TensorNode:
         await self.send_tensor_direct(addr, name, tensor)
 
     def _send_starter(self, addr: str, name: str, tensor: Any) -> Callable[[int, int, bool], int]:
-        view = _View(as_tensor_data(tensor))
+        view = _View.of(tensor)
         ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
 
         def start(cancel: int, key: int, queued: bool) -> int:
@@ -235,7 +255,7 @@ class TensorNode:
     # ---- pull ----
     def register_tensor(self, name: str, tensor: Any) -> None:
         """Serves ``tensor`` to pullers under ``name`` (replacing an earlier one), read in place from its memory."""
-        view = _View(as_tensor_data(tensor))
+        view = _View.of(tensor)
         lent = loans.lend(view.lent)
         status = _ffi.lib.tp_node_register(self._live_handle(), str(name).encode(), ctypes.byref(view.struct),
                                            release_callback, lent)
@@ -368,7 +388,7 @@ class TensorNode:
         it waits for a callback. Either way the wait returns to Python every 100 ms at most, so Ctrl-C is seen."""
         events = self._events
         queued = events.own_for_blocking()
-        pending = _Pending(lambda outcome: self._keep_or_free(outcome[2], keep_late))
+        pending = _Pending(lambda outcome: self._keep_or_free(outcome[2], keep_late), signalled=not queued)
         if queued:
             key, discard = events.add_waiter(pending), events.discard_waiter
 
@@ -426,11 +446,12 @@ class _Pending:
 
     __slots__ = ("outcome", "abandoned", "on_late", "ready", "_lock")
 
-    def __init__(self, on_late: Callable[[Any], None]):
+    def __init__(self, on_late: Callable[[Any], None], signalled: bool):
         self.outcome = None
         self.abandoned = False
         self.on_late = on_late
-        self.ready = threading.Event()
+        # Only a waiter for a callback on another thread needs an Event; one that drains the queue itself does not.
+        self.ready = threading.Event() if signalled else None
         self._lock = threading.Lock()
 
     def __call__(self, outcome) -> None:
@@ -440,7 +461,7 @@ class _Pending:
                 self.outcome = outcome
         if late:
             self.on_late(outcome)
-        else:
+        elif self.ready is not None:
             self.ready.set()
 
     def abandon(self) -> bool:
