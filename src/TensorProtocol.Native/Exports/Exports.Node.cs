@@ -250,7 +250,25 @@ internal static unsafe partial class Exports
         return new Completion(done, doneData, node.Queue);
     }
 
-    private static NodeTicket ReadTicket(byte* ticket) => global::TensorProtocol.NodeTicket.Parse(NativeText.Read(ticket, nameof(ticket)));
+    // The ticket last parsed on this thread: a caller sending again and again to one peer (the usual case) passes the
+    // same text each time, and parsing it (base32, addresses) was a tenth of a small send's cost on the calling thread.
+    // Only the library uses these tickets, so sharing one instance is safe.
+    [ThreadStatic]
+    private static string? t_lastTicketText;
+    [ThreadStatic]
+    private static NodeTicket? t_lastTicket;
+
+    private static NodeTicket ReadTicket(byte* ticket)
+    {
+        string text = NativeText.Read(ticket, nameof(ticket));
+        if (t_lastTicket is { } last && string.Equals(text, t_lastTicketText, StringComparison.Ordinal))
+        {
+            return last;
+        }
+        NodeTicket parsed = global::TensorProtocol.NodeTicket.Parse(text);
+        (t_lastTicketText, t_lastTicket) = (text, parsed);
+        return parsed;
+    }
 
     private static CancellationToken TokenOf(nint cancel) => Handles.GetOptional<CancelHandle>(cancel, nameof(cancel))?.Token ?? default;
 
