@@ -21,6 +21,8 @@ from . import _ffi
 from ._buffers import LentBuffer
 
 _BATCH = 64
+_RELEASE = _ffi.TP_EVENT_RELEASE
+_OK = _ffi.TP_OK
 
 # (status, error message or None, tp_tensor handle or 0)
 Outcome = tuple
@@ -112,18 +114,23 @@ class EventQueue:
     # ---- draining ----
     def drain(self) -> None:
         """Takes every waiting event and settles it; runs as the loop's reader callback."""
+        events, waiters, loans = self._events, self._waiters, self._loans  # locals: this runs once per operation
         while True:
-            if _ffi.lib.tp_queue_poll(self.handle, self._events, _BATCH, self._count_ref) != _ffi.TP_OK:
+            if _ffi.lib.tp_queue_poll(self.handle, events, _BATCH, self._count_ref) != _ffi.TP_OK:
                 return
             count = self._count.value
             for i in range(count):
-                event = self._events[i]
-                if event.kind == _ffi.TP_EVENT_RELEASE:
-                    self.take_back(event.user_data)
+                event = events[i]
+                key = event.user_data
+                if event.kind == _RELEASE:
+                    buffer = loans.pop(key, None)
+                    if buffer is not None:
+                        buffer.release()
                     continue
-                settle = self._waiters.pop(event.user_data, None)
-                outcome = (event.status, event.error.decode("utf-8", "replace") if event.error else None,
-                           event.tensor or 0)
+                status = event.status
+                error = event.error if status != _OK else None
+                outcome = (status, error.decode("utf-8", "replace") if error else None, event.tensor or 0)
+                settle = waiters.pop(key, None)
                 if settle is not None:
                     settle(outcome)
                 elif outcome[2]:
