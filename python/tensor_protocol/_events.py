@@ -114,7 +114,7 @@ class EventQueue:
     # ---- draining ----
     def drain(self) -> None:
         """Takes every waiting event and settles it; runs as the loop's reader callback."""
-        events, waiters, loans = self._events, self._waiters, self._loans  # locals: this runs once per operation
+        events, waiters = self._events, self._waiters  # locals: this runs once per operation
         while True:
             if _ffi.lib.tp_queue_poll(self.handle, events, _BATCH, self._count_ref) != _ffi.TP_OK:
                 return
@@ -123,9 +123,7 @@ class EventQueue:
                 event = events[i]
                 key = event.user_data
                 if event.kind == _RELEASE:
-                    buffer = loans.pop(key, None)
-                    if buffer is not None:
-                        buffer.release()
+                    self.take_back(key)
                     continue
                 status = event.status
                 error = event.error if status != _OK else None

@@ -11,13 +11,17 @@ public sealed record BenchReport(IReadOnlyList<IReadOnlyList<TransportResult>> R
     /// One row per target: the round's own with one round, else each figure's median over the rounds the target
     /// completed (so one noisy round cannot decide a row).
     /// </summary>
-    public IReadOnlyList<TransportResult> Results => Rounds.Count == 1 ? Rounds[0] : MedianRows();
+    public IReadOnlyList<TransportResult> Results => _results ??= Rounds.Count == 1 ? Rounds[0] : MedianRows();
 
     /// <summary>
     /// The issues' targets that the rows of this run allow to evaluate: with several rounds, the median of each
     /// round's own ratio (its rows ran back to back), with every round's value in <see cref="TargetCheck.Figures"/>.
     /// </summary>
-    public IReadOnlyList<TargetCheck> Targets => BenchTargets.Evaluate(Rounds);
+    public IReadOnlyList<TargetCheck> Targets => _targets ??= BenchTargets.Evaluate(Rounds);
+
+    // Computed once: the reports read them several times, and the table compares rows by identity.
+    private IReadOnlyList<TransportResult>? _results;
+    private IReadOnlyList<TargetCheck>? _targets;
 
     /// <summary>Writes the results as JSON, in the shape <c>scripts/bench --json</c> has always written.</summary>
     public void WriteJson(string path) => JsonReport.Write(this, path);

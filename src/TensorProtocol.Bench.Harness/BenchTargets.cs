@@ -44,37 +44,25 @@ internal static class BenchTargets
             long size = push.Bulk.Select(b => b.Bytes).Intersect(grpc.Bulk.Select(b => b.Bytes)).DefaultIfEmpty().Max();
             if (size > 0)
             {
-                double ours = push.BulkOf(size)!.MibPerSecond, theirs = grpc.BulkOf(size)!.MibPerSecond;
-                checks.Add(new TargetCheck(
-                    $"{BenchSizes.Format(size)} push MiB/s, {TensorPush} / {GrpcTls}", ours / theirs, 2, AtLeast: true, "x",
-                    string.Create(Invariant, $"{ours:0.0} / {theirs:0.0} MiB/s")));
+                checks.Add(Throughput($"{BenchSizes.Format(size)} push MiB/s, {TensorPush} / {GrpcTls}",
+                    push.BulkOf(size)!.MibPerSecond, grpc.BulkOf(size)!.MibPerSecond, 2));
             }
-            checks.Add(new TargetCheck(
-                $"4KiB push p50, {TensorPush} / {GrpcTls} unary", push.RttP50Microseconds / grpc.RttP50Microseconds, 0.6, AtLeast: false, "x",
-                string.Create(Invariant, $"{push.RttP50Microseconds:0.0} / {grpc.RttP50Microseconds:0.0} us")));
+            checks.Add(Latency($"4KiB push p50, {TensorPush} / {GrpcTls} unary", push, grpc, 0.6));
         }
 
         // Issue 3: against the raw transports.
         if (Find(results, "tcp") is { } tcp)
         {
-            double ratio = push.RttP50Microseconds / tcp.RttP50Microseconds;
-            checks.Add(new TargetCheck(
-                $"4KiB push p50, {TensorPush} / tcp rtt", ratio, 2.5, AtLeast: false, "x",
-                string.Create(Invariant, $"{push.RttP50Microseconds:0.0} / {tcp.RttP50Microseconds:0.0} us")));
+            checks.Add(Latency($"4KiB push p50, {TensorPush} / tcp rtt", push, tcp, 2.5));
         }
-        checks.Add(new TargetCheck(
-            $"cold first send, {TensorPush}", push.ColdMilliseconds, 3, AtLeast: false, " ms",
-            string.Create(Invariant, $"{push.ColdMilliseconds:0.000} ms")));
+        checks.Add(Cold($"cold first send, {TensorPush}", push));
         // "The protocol adds almost nothing": against issue 2's stream benchmark (1452-byte packets), and against the same
         // stream with the datagram size a node uses on loopback, which is the like-for-like comparison.
         foreach (string stream in (ReadOnlySpan<string>)["quic", "quic-large-datagram"])
         {
             if (Find(results, stream) is { } quic)
             {
-                double ratio = push.MibPerSecond / quic.MibPerSecond;
-                checks.Add(new TargetCheck(
-                    $"largest push MiB/s, {TensorPush} / {stream}", ratio, 0.9, AtLeast: true, "x",
-                    string.Create(Invariant, $"{push.MibPerSecond:0.0} / {quic.MibPerSecond:0.0} MiB/s")));
+                checks.Add(Throughput($"largest push MiB/s, {TensorPush} / {stream}", push.MibPerSecond, quic.MibPerSecond, 0.9));
             }
         }
         return checks;
@@ -88,29 +76,31 @@ internal static class BenchTargets
         TransportResult? large = Find(results, "quic-large-datagram");
         if (tls is not null && quic is not null)
         {
-            checks.Add(new TargetCheck(
-                "largest MiB/s, quic (1452-byte packets) / tls-tcp", quic.MibPerSecond / tls.MibPerSecond, 0.6, AtLeast: true, "x",
-                string.Create(Invariant, $"{quic.MibPerSecond:0.0} / {tls.MibPerSecond:0.0} MiB/s")));
+            checks.Add(Throughput("largest MiB/s, quic (1452-byte packets) / tls-tcp", quic.MibPerSecond, tls.MibPerSecond, 0.6));
         }
         if (tls is not null && large is not null)
         {
-            checks.Add(new TargetCheck(
-                "largest MiB/s, quic-large-datagram / tls-tcp", large.MibPerSecond / tls.MibPerSecond, 1.0, AtLeast: true, "x",
-                string.Create(Invariant, $"{large.MibPerSecond:0.0} / {tls.MibPerSecond:0.0} MiB/s")));
+            checks.Add(Throughput("largest MiB/s, quic-large-datagram / tls-tcp", large.MibPerSecond, tls.MibPerSecond, 1.0));
         }
         if (quic is not null)
         {
-            checks.Add(new TargetCheck(
-                "cold connect + first 4KiB round trip, quic", quic.ColdMilliseconds, 3, AtLeast: false, " ms",
-                string.Create(Invariant, $"{quic.ColdMilliseconds:0.000} ms")));
+            checks.Add(Cold("cold connect + first 4KiB round trip, quic", quic));
             if (Find(results, "tcp") is { } tcp)
             {
-                checks.Add(new TargetCheck(
-                    "4KiB round trip p50, quic / tcp", quic.RttP50Microseconds / tcp.RttP50Microseconds, 2.5, AtLeast: false, "x",
-                    string.Create(Invariant, $"{quic.RttP50Microseconds:0.0} / {tcp.RttP50Microseconds:0.0} us")));
+                checks.Add(Latency("4KiB round trip p50, quic / tcp", quic, tcp, 2.5));
             }
         }
     }
+
+    private static TargetCheck Throughput(string name, double ours, double theirs, double atLeast) =>
+        new(name, ours / theirs, atLeast, AtLeast: true, "x", string.Create(Invariant, $"{ours:0.0} / {theirs:0.0} MiB/s"));
+
+    private static TargetCheck Latency(string name, TransportResult ours, TransportResult theirs, double atMost) =>
+        new(name, ours.RttP50Microseconds / theirs.RttP50Microseconds, atMost, AtLeast: false, "x",
+            string.Create(Invariant, $"{ours.RttP50Microseconds:0.0} / {theirs.RttP50Microseconds:0.0} us"));
+
+    private static TargetCheck Cold(string name, TransportResult row) =>
+        new(name, row.ColdMilliseconds, 3, AtLeast: false, " ms", string.Create(Invariant, $"{row.ColdMilliseconds:0.000} ms"));
 
     public static TransportResult? Find(IReadOnlyList<TransportResult> results, string transport) =>
         results.FirstOrDefault(r => r.Transport == transport);

@@ -180,8 +180,12 @@ public sealed unsafe partial class QuicConnection
     private void GrantOwedStreamCredit(bool bidi, bool onlyIfLow)
     {
         ref RemoteStreamCredit credit = ref bidi ? ref _remoteBidiCredit : ref _remoteUniCredit;
+        if (credit.Owed == 0)
+        {
+            return; // the usual case on every write: nothing owed
+        }
         int limit = bidi ? Options.MaxInboundBidirectionalStreams : Options.MaxInboundUnidirectionalStreams;
-        if (credit.Owed == 0 || (onlyIfLow && credit.Limit - credit.Opened >= Math.Max(1, limit / 2)))
+        if (onlyIfLow && credit.Limit - credit.Opened >= Math.Max(1, limit / 2))
         {
             return;
         }

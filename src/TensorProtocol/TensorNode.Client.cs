@@ -77,13 +77,13 @@ public sealed partial class TensorNode
                     var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream, FrameReader.AnswerScratchSize), 0, ct).ConfigureAwait(false);
                     if (response is null)
                     {
-                        await Observe(new ValueTask(writes.WhenDone())).ConfigureAwait(false);
+                        await Observe(writes.WhenDone()).ConfigureAwait(false);
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
                     }
                     if (response.Status != ResponseStatus.Ok)
                     {
                         // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
-                        await Observe(new ValueTask(writes.WhenDone())).ConfigureAwait(false);
+                        await Observe(writes.WhenDone()).ConfigureAwait(false);
                         throw Refusal(ticket.NodeId, "push", name, response);
                     }
                 }
@@ -92,7 +92,7 @@ public sealed partial class TensorNode
                     // Ok means the receiver holds every byte: do not wait for our side's acknowledgements too (the
                     // payload stays pinned until they come; a retransmission could only be a duplicate the peer drops).
                     // Usually they came with the answer, and this finishes at once.
-                    _ = Observe(new ValueTask(writes.WhenDone()));
+                    _ = Observe(writes.WhenDone());
                 }
             }
             return true;
@@ -300,6 +300,9 @@ public sealed partial class TensorNode
         };
         return new TensorProtocolException(kind, $"{peer} refused the {operation} of '{name}': {response.Status} ({response.Message}).");
     }
+
+    /// <inheritdoc cref="Observe(ValueTask)"/>
+    private static Task Observe(Task writes) => Observe(new ValueTask(writes));
 
     /// <summary>Takes a write's outcome once the operation no longer depends on it (the peer stopped reading, say).</summary>
     private static async Task Observe(ValueTask write)

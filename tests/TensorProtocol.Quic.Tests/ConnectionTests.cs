@@ -80,17 +80,28 @@ public sealed class ConnectionTests : QuicTestBase
         // Open and finish 20 streams one after another: the peer must keep granting credit as streams close.
         for (int i = 0; i < 20; i++)
         {
-            QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
-            await stream.WriteAsync(new byte[] { (byte)i }, completeWrites: true, Timeout());
-            QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
-            var one = new byte[1];
-            await incoming.ReadExactlyAsync(one, Timeout());
-            Assert.Equal((byte)i, one[0]);
-            await incoming.WriteAsync(one, completeWrites: true, Timeout());
-            await stream.ReadExactlyAsync(one, Timeout());
-            Assert.Equal(0, await stream.ReadAsync(one, Timeout()));
-            Assert.Equal(0, await incoming.ReadAsync(one, Timeout()));
+            await EchoOneByteAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), s, (byte)i);
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="value"/> and FIN on <paramref name="stream"/>; the peer's side of it (taken from
+    /// <paramref name="server"/>'s accept queue) echoes it and FIN; both ends see the byte and the end, then close.
+    /// </summary>
+    private static async Task EchoOneByteAsync(QuicStream stream, QuicConnection server, byte value)
+    {
+        await stream.WriteAsync(new byte[] { value }, completeWrites: true, Timeout());
+        QuicStream incoming = await server.AcceptInboundStreamAsync(Timeout());
+        var one = new byte[1];
+        await incoming.ReadExactlyAsync(one, Timeout());
+        Assert.Equal(value, one[0]);
+        await incoming.WriteAsync(one, completeWrites: true, Timeout());
+        await stream.ReadExactlyAsync(one, Timeout());
+        Assert.Equal(value, one[0]);
+        Assert.Equal(0, await stream.ReadAsync(one, Timeout()));
+        Assert.Equal(0, await incoming.ReadAsync(one, Timeout()));
+        await stream.DisposeAsync();
+        await incoming.DisposeAsync();
     }
 
     [Fact]
@@ -101,27 +112,12 @@ public sealed class ConnectionTests : QuicTestBase
         await using QuicEndpoint client = CreateEndpoint();
         var (c, s) = await ConnectPairAsync(client, server);
 
-        async Task RoundTripAsync(QuicStream stream, byte value)
-        {
-            await stream.WriteAsync(new byte[] { value }, completeWrites: true, Timeout());
-            QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
-            var one = new byte[1];
-            await incoming.ReadExactlyAsync(one, Timeout());
-            await incoming.WriteAsync(one, completeWrites: true, Timeout());
-            await stream.ReadExactlyAsync(one, Timeout());
-            Assert.Equal(value, one[0]);
-            Assert.Equal(0, await stream.ReadAsync(one, Timeout()));
-            Assert.Equal(0, await incoming.ReadAsync(one, Timeout()));
-            await stream.DisposeAsync();
-            await incoming.DisposeAsync();
-        }
-
         // Three finished streams. A stream's credit rides along with the next answer the server writes (if it closed
         // before it), but the last one closes on the client's acknowledgement of the last answer, with nothing to ride
         // on: with five of eight still in hand, it is not sent on its own.
         for (byte i = 0; i < 3; i++)
         {
-            await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), i);
+            await EchoOneByteAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), s, i);
         }
         Assert.True(SpinWait.SpinUntil(() => s.GetRemoteBidiCreditAsync().AsTask().Result.Owed >= 1, TimeSpan.FromSeconds(10)));
         (long limit, long opened, long owed) = await s.GetRemoteBidiCreditAsync();
@@ -143,7 +139,7 @@ public sealed class ConnectionTests : QuicTestBase
         Assert.Equal(11, limit);
 
         // With seven held open, the eighth still opens and completes: the limit's concurrency is intact.
-        await RoundTripAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), 42);
+        await EchoOneByteAsync(await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout()), s, 42);
         foreach (QuicStream stream in held)
         {
             stream.Abort(QuicAbortDirection.Both, 0);
