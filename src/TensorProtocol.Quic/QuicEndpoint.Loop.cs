@@ -61,6 +61,7 @@ public sealed unsafe partial class QuicEndpoint
                     break;
                 }
                 ReceiveAll(received);
+                AfterReceiveForTests?.Invoke();
                 // What the packets set off on this thread (a stream handler's answer, credit for what it read) goes
                 // out with their acknowledgements rather than in packets of its own.
                 DrainWork();
@@ -322,6 +323,13 @@ public sealed unsafe partial class QuicEndpoint
         {
             return;
         }
+        if (_shuttingDown && AllReleasedOrClosing())
+        {
+            // The shutdown began after this turn's check at the top (DisposeAsync posted while the loop ran, and the
+            // second drain took it): with no connection left there is no timer to wake for, so parking now would be
+            // for good. The next turn's check ends the loop.
+            return;
+        }
         // Park first, then look at the queue: a post that lands after the look sees the flag and either runs the turn
         // itself (it can take the turn lock once we let go of it) or writes the eventfd.
         Interlocked.Exchange(ref _parked, 1);
@@ -425,6 +433,9 @@ public sealed unsafe partial class QuicEndpoint
             c.CloseForShutdown();
         }
     }
+
+    /// <summary>Runs on the loop between receiving and the second drain of posted work (tests place a post there).</summary>
+    internal Action? AfterReceiveForTests { get; set; }
 
     private bool AllReleasedOrClosing()
     {

@@ -117,6 +117,30 @@ public sealed class EndpointTests : QuicTestBase
     }
 
     [Fact]
+    public async Task DisposeAsync_PostedWhileTheLoopRuns_WithNoConnectionLeft_StillStopsTheLoop()
+    {
+        // The bench's client disposes its connection, then its endpoint; once, the endpoint's shutdown reached the
+        // loop mid-turn (after the turn's shutdown check, taken by the second drain of posted work), and with no
+        // connection left the loop parked without a timeout for good. The hook posts the shutdown at exactly that point.
+        QuicEndpoint endpoint = CreateEndpoint();
+        Task? disposing = null;
+        endpoint.AfterReceiveForTests = () =>
+        {
+            if (disposing is null)
+            {
+                disposing = endpoint.DisposeAsync().AsTask(); // on the loop: enqueues the shutdown, wakes nothing
+            }
+        };
+        Assert.True(SpinWait.SpinUntil(() => endpoint.IsParked, TimeSpan.FromSeconds(10)));
+        endpoint.WakeIdle(); // one turn: the hook runs between its receive and its second drain
+
+        Assert.True(SpinWait.SpinUntil(() => disposing is not null, TimeSpan.FromSeconds(10)));
+        Task finished = await Task.WhenAny(disposing!, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.True(finished == disposing, "the loop parked after the shutdown began and never stopped");
+        await disposing!;
+    }
+
+    [Fact]
     public async Task OperationsAfterDispose_FailInsteadOfHanging()
     {
         QuicEndpoint server = CreateEndpoint();
