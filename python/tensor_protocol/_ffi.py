@@ -56,6 +56,9 @@ class tp_node_options(Structure):
         ("allowed_pullers", POINTER(c_char_p)),
         ("allowed_senders_count", c_int32),
         ("allowed_pullers_count", c_int32),
+        ("receive_buffer_retention", c_int64),
+        ("receive_buffer_lifetime_ms", c_uint32),
+        ("reserved2", c_uint32),
     ]
 
 

@@ -38,6 +38,15 @@ def _seconds_to_ms(value: float | None, name: str) -> int:
     return ms
 
 
+def _retention(value: int | None) -> int:
+    """The C ABI's receive_buffer_retention: None = default (0), 0 bytes = keep none (-1)."""
+    if value is None:
+        return 0
+    if int(value) < 0:
+        raise ValueError("receive_buffer_retention must be 0 or more bytes")
+    return int(value) or -1
+
+
 def _c_strings(values: Iterable[str]) -> tuple[Any, int]:
     encoded = [str(v).encode() for v in values]
     return (ctypes.c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
@@ -113,6 +122,7 @@ class TensorNode:
                  receive_queue_capacity: int | None = None, queue_full: str = "refuse",
                  max_pooled_connections: int | None = None, connect_timeout: float | None = None,
                  request_timeout: float | None = None, pool_idle_timeout: float | None = None,
+                 receive_buffer_retention: int | None = None, receive_buffer_lifetime: float | None = None,
                  allowed_senders: Iterable[str] | None = None, allowed_pullers: Iterable[str] | None = None):
         if identity_path is None and storage_path is not None:
             directory = Path(storage_path)
@@ -137,7 +147,9 @@ class TensorNode:
             max_pooled_connections=int(max_pooled_connections or 0),
             connect_timeout_ms=_seconds_to_ms(connect_timeout, "connect_timeout"),
             request_timeout_ms=_seconds_to_ms(request_timeout, "request_timeout"),
-            pool_idle_timeout_ms=_seconds_to_ms(pool_idle_timeout, "pool_idle_timeout"))
+            pool_idle_timeout_ms=_seconds_to_ms(pool_idle_timeout, "pool_idle_timeout"),
+            receive_buffer_retention=_retention(receive_buffer_retention),
+            receive_buffer_lifetime_ms=_seconds_to_ms(receive_buffer_lifetime, "receive_buffer_lifetime"))
         for field, ids in (("allowed_senders", allowed_senders), ("allowed_pullers", allowed_pullers)):
             if ids is not None:
                 array, count = _c_strings(ids)

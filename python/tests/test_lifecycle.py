@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -106,6 +107,46 @@ def test_ctrl_c_interrupts_a_waiting_interpreter(style):
             child.kill()
     assert "KeyboardInterrupt" in stderr
     assert child.returncode != 0
+
+
+def _rss_mib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_released_receive_memory_is_kept_for_reuse_then_returned(nodes):
+    """A dropped 64 MiB tensor's memory stays mapped for the next one (receive_buffer_retention), goes back to the
+    system once unused for receive_buffer_lifetime, and is not kept at all with a retention of 0."""
+    sender = nodes()
+    keeping = nodes(receive_buffer_lifetime=1.0)
+    not_keeping = nodes(receive_buffer_retention=0)
+    payload = np.ones(64 << 20, np.uint8)
+
+    def receive_and_drop(receiver) -> int:
+        gc.collect()
+        before = _rss_mib()
+        sender.blocking.send_tensor_direct(receiver.ticket, "x", payload)
+        got = receiver.blocking.wait_for_tensor(timeout=60)
+        assert got.to_numpy()[-1] == 1
+        del got
+        gc.collect()
+        return _rss_mib() - before
+
+    assert receive_and_drop(not_keeping) < 32
+    assert receive_and_drop(keeping) >= 48  # kept, and faulted in: the next 64 MiB tensor reuses it
+    kept = _rss_mib()
+    deadline = time.monotonic() + 30
+    while _rss_mib() > kept - 48 and time.monotonic() < deadline:
+        keeping.blocking.wait_for_tensor(timeout=0.1)  # a bounded wait while the lifetime runs out
+    assert _rss_mib() <= kept - 48, "kept receive memory was not returned after its lifetime"
+
+
+def test_receive_buffer_retention_must_not_be_negative():
+    with pytest.raises(ValueError):
+        tp.create_node(bind_address="127.0.0.1", receive_buffer_retention=-1)
 
 
 def test_received_buffers_are_freed_when_collected(nodes):

@@ -27,9 +27,13 @@ internal static unsafe class NodeOptionsReader
         // A caller built against an older, shorter struct: the fields it does not know stay zero (default).
         tp_node_options o = default;
         NativeMemory.Copy(given, &o, Math.Min(given->struct_size, (uint)sizeof(tp_node_options)));
-        if (o.reserved != 0)
+        if (o.reserved != 0 || o.reserved2 != 0)
         {
-            throw new ArgumentException("options->reserved must be 0.", "options");
+            throw new ArgumentException("options->reserved and options->reserved2 must be 0.", "options");
+        }
+        if (o.receive_buffer_retention < -1)
+        {
+            throw new ArgumentException($"options->receive_buffer_retention {o.receive_buffer_retention} is invalid (-1: keep none, 0: default).", "options");
         }
         IPAddress address = IPAddress.IPv6Any;
         if (NativeText.ReadOptional(o.bind_address) is { } text && !IPAddress.TryParse(text, out address!))
@@ -51,6 +55,8 @@ internal static unsafe class NodeOptionsReader
             PoolIdleTimeout = o.pool_idle_timeout_ms == 0 ? defaults.PoolIdleTimeout : TimeSpan.FromMilliseconds(o.pool_idle_timeout_ms),
             AllowedSenders = ReadNodeIds(o.allowed_senders, o.allowed_senders_count, "allowed_senders"),
             AllowedPullers = ReadNodeIds(o.allowed_pullers, o.allowed_pullers_count, "allowed_pullers"),
+            ReceiveBufferRetention = o.receive_buffer_retention switch { 0 => defaults.ReceiveBufferRetention, -1 => 0, var bytes => bytes },
+            ReceiveBufferLifetime = o.receive_buffer_lifetime_ms == 0 ? defaults.ReceiveBufferLifetime : TimeSpan.FromMilliseconds(o.receive_buffer_lifetime_ms),
         };
     }
 

@@ -273,6 +273,9 @@ public sealed partial class TensorData : IDisposable
     internal IDisposable? KeepMemoryAlive() => _region is null ? null : new MemoryLease(_region.Handle);
 
     /// <summary>Whether the tensor was disposed, or the native memory under it (a reader's mapping) is gone.</summary>
+    /// <summary>Whether the payload lies in native memory (owned, or a reader's mapping) rather than managed memory.</summary>
+    internal bool HasNativeMemory => _region is not null;
+
     internal bool IsReleased => Volatile.Read(ref _disposed) || (_region?.Handle.IsClosed ?? false);
 
     /// <summary>Refuses an owning tensor that was disposed, before any work starts with it.</summary>

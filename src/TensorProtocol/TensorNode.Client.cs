@@ -183,7 +183,7 @@ public sealed partial class TensorNode
                     reporter?.Restart();
                     reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
                     // Checked against MaxTensorBytes by the decoder before this single allocation.
-                    using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold);
+                    using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold, _receiveBuffers);
                     if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
                     {
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
@@ -210,11 +210,11 @@ public sealed partial class TensorNode
     }
 
     /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
-    private static PayloadBuffer AllocatePayload(long length, long nativeThreshold)
+    private static PayloadBuffer AllocatePayload(long length, long nativeThreshold, ReceiveBufferPool? pool)
     {
         try
         {
-            return PayloadBuffer.Allocate(length, nativeThreshold);
+            return PayloadBuffer.Allocate(length, nativeThreshold, pool);
         }
         catch (OutOfMemoryException e)
         {

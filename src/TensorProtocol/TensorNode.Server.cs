@@ -116,7 +116,7 @@ public sealed partial class TensorNode
             // Allocated once, after every limit was checked; the QUIC layer writes each byte straight into it.
             try
             {
-                payload = PayloadBuffer.Allocate(length, _options.NativeReceiveThreshold);
+                payload = PayloadBuffer.Allocate(length, _options.NativeReceiveThreshold, _receiveBuffers);
             }
             catch (OutOfMemoryException e)
             {

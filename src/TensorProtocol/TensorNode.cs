@@ -4,6 +4,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TensorProtocol.Internal;
 using TensorProtocol.Node;
 using TensorProtocol.Quic;
 
@@ -25,6 +26,8 @@ public sealed partial class TensorNode : IAsyncDisposable
     private QuicIdentity? _identity;
     private QuicEndpoint? _endpoint;
     private ConnectionPool? _pool;
+    // Released receive buffers kept for the next payloads of a similar size (null: keep none).
+    private readonly ReceiveBufferPool? _receiveBuffers;
     private NodeMetrics? _metrics;
     private Task? _acceptLoop;
     private NodeTicket? _ticket;
@@ -37,6 +40,7 @@ public sealed partial class TensorNode : IAsyncDisposable
         _options.Validate();
         _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TensorProtocol.Node");
         _queue = new ReceiveQueue(_options.ReceiveQueueCapacity, _options.ReceiveMemoryBudget);
+        _receiveBuffers = _options.ReceiveBufferRetention > 0 ? new ReceiveBufferPool(_options.ReceiveBufferRetention, _options.ReceiveBufferLifetime) : null;
     }
 
     /// <summary>Creates and starts a node.</summary>
@@ -116,6 +120,9 @@ public sealed partial class TensorNode : IAsyncDisposable
     public int QueuedCount => _queue.Count;
 
     internal long Dials => _pool?.Dials ?? 0;
+
+    /// <summary>The released receive buffers kept for reuse (tests read it); null when none are kept.</summary>
+    internal ReceiveBufferPool? ReceiveBuffers => _receiveBuffers;
 
     /// <summary>RTT, bytes, tensors and last use of each pooled peer.</summary>
     public ValueTask<IReadOnlyList<PeerStatistics>> GetPeerStatisticsAsync()
@@ -201,6 +208,7 @@ public sealed partial class TensorNode : IAsyncDisposable
         }
         _identity?.Dispose();
         _metrics?.Dispose();
+        _receiveBuffers?.Dispose(); // tensors still held unmap their memory themselves when released
         Log.NodeStopped(_logger, _ticket?.NodeId);
     }
 

@@ -11,6 +11,9 @@ public sealed class TensorNodeOptionsTests
         Assert.True(options.MaxTensorBytes >= 8L << 30);
         Assert.True(options.MaxTensorBytes <= options.ReceiveMemoryBudget, "the largest tensor must fit the budget");
         Assert.Equal(TimeSpan.FromMilliseconds(100), options.ProgressInterval);
+        Assert.Equal(64L << 20, options.NativeReceiveThreshold);
+        Assert.Equal(2L << 30, options.ReceiveBufferRetention);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.ReceiveBufferLifetime);
     }
 
     [Fact]
@@ -24,5 +27,15 @@ public sealed class TensorNodeOptionsTests
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveMemoryBudget = 0 })).ParamName);
         Assert.Equal(nameof(TensorNodeOptions.NativeReceiveThreshold),
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { NativeReceiveThreshold = -1 })).ParamName);
+    }
+
+    [Fact]
+    public void Validation_RefusesANegativeReceiveBufferRetention_AndANonPositiveLifetime()
+    {
+        Assert.Null(new TensorNode(new TensorNodeOptions { ReceiveBufferRetention = 0 }).ReceiveBuffers); // keep none
+        Assert.Equal(nameof(TensorNodeOptions.ReceiveBufferRetention),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveBufferRetention = -1 })).ParamName);
+        Assert.Equal(nameof(TensorNodeOptions.ReceiveBufferLifetime),
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveBufferLifetime = TimeSpan.Zero })).ParamName);
     }
 }

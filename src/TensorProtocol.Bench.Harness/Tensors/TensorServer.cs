@@ -46,9 +46,10 @@ internal static class TensorServer
     {
         try
         {
-            await foreach (ReceivedTensor _ in node.ReceiveAllAsync(cancellationToken))
+            await foreach (ReceivedTensor received in node.ReceiveAllAsync(cancellationToken))
             {
-                // Discarded: taking it out of the queue releases its place and budget.
+                // Discarded: taking it out of the queue releases its place and budget, disposing it its memory.
+                received.Data.Dispose();
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -92,7 +92,7 @@ internal static class ListenCommand
             long now = Stopwatch.GetTimestamp();
             TimeSpan interval = Stopwatch.GetElapsedTime(_last, now);
             _last = now;
-            TensorData tensor = received.Data;
+            using TensorData tensor = received.Data; // written out, then its memory goes back at once
             string stem = FileNames.Sanitize(received.Name);
             string extension = npy ? ".npy" : ".safetensors";
             string path;

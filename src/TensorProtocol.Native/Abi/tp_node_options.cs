@@ -21,4 +21,7 @@ internal unsafe struct tp_node_options
     public byte** allowed_pullers;
     public int allowed_senders_count;
     public int allowed_pullers_count;
+    public long receive_buffer_retention;
+    public uint receive_buffer_lifetime_ms;
+    public uint reserved2;
 }

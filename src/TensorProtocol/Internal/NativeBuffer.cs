@@ -8,18 +8,28 @@ namespace TensorProtocol.Internal;
 /// they are first written, and <c>munmap</c> gives them back at once when the last user lets go: the owning tensor's
 /// <see cref="TensorData.Dispose"/>, or this handle's finalizer when a tensor is forgotten. Each pin taken by a write
 /// in flight holds a reference (<see cref="SafeHandle.DangerousAddRef"/>), so disposing during a send defers the
-/// unmapping until the transport no longer reads the memory.
+/// unmapping until the transport no longer reads the memory. A buffer rented from a node's
+/// <see cref="ReceiveBufferPool"/> goes back to it instead, while the pool has room.
 /// </summary>
+/// <remarks>
+/// The collector is told about the memory (<see cref="GC.AddMemoryPressure"/>): a program that drops large received
+/// tensors without disposing them gets collections as if they were arrays, instead of native memory piling up
+/// unseen until something else triggers one.
+/// </remarks>
 internal sealed unsafe class NativeBuffer : SafeHandle
 {
     private static long s_liveBytes;
 
-    private NativeBuffer(nint address, long length)
+    private readonly ReceiveBufferPool? _pool;
+
+    private NativeBuffer(nint address, long length, ReceiveBufferPool? pool)
         : base(0, ownsHandle: true)
     {
         SetHandle(address);
         Length = length;
+        _pool = pool;
         Interlocked.Add(ref s_liveBytes, length);
+        GC.AddMemoryPressure(length);
     }
 
     /// <summary>The size of the mapping in bytes.</summary>
@@ -33,9 +43,12 @@ internal sealed unsafe class NativeBuffer : SafeHandle
     /// <summary>Bytes mapped by buffers not yet released, process-wide; for tests and diagnostics.</summary>
     internal static long LiveBytes => Volatile.Read(ref s_liveBytes);
 
-    /// <summary>Maps <paramref name="length"/> bytes of zero-filled, not yet committed memory.</summary>
+    /// <summary>
+    /// Maps <paramref name="length"/> bytes of zero-filled, not yet committed memory; released to
+    /// <paramref name="pool"/> if it takes it, else unmapped.
+    /// </summary>
     /// <exception cref="InsufficientMemoryException">The system refused the mapping.</exception>
-    public static NativeBuffer Allocate(long length)
+    public static NativeBuffer Allocate(long length, ReceiveBufferPool? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         nint address = mman.mmap(0, (nuint)length, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_PRIVATE | mman.MAP_ANONYMOUS, -1, 0);
@@ -44,14 +57,18 @@ internal sealed unsafe class NativeBuffer : SafeHandle
             int errno = Marshal.GetLastPInvokeError();
             throw new InsufficientMemoryException($"Mapping {length} bytes for a tensor payload failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
         }
-        return new NativeBuffer(address, length);
+        return new NativeBuffer(address, length, pool);
     }
+
+    /// <summary>Takes ownership of a mapping <paramref name="pool"/> kept (its contents are an earlier payload's).</summary>
+    internal static NativeBuffer Adopt(nint address, long length, ReceiveBufferPool pool) => new(address, length, pool);
 
     protected override bool ReleaseHandle()
     {
-        // munmap of a range we mapped fails only for arguments we never pass; the finalizer must not throw either way.
-        bool unmapped = mman.munmap(handle, (nuint)Length) == 0;
+        // Runs once nothing references the memory any more: no pin, no tensor. munmap of a range we mapped fails only
+        // for arguments we never pass; the finalizer must not throw either way.
         Interlocked.Add(ref s_liveBytes, -Length);
-        return unmapped;
+        GC.RemoveMemoryPressure(Length);
+        return (_pool is not null && _pool.TryRetain(handle, Length)) || mman.munmap(handle, (nuint)Length) == 0;
     }
 }

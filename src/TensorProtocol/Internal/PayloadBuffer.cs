@@ -51,15 +51,25 @@ internal sealed unsafe class PayloadBuffer : IDisposable
 
     /// <summary>
     /// Allocates an uninitialized destination of <paramref name="length"/> bytes; nothing is committed yet. Native
-    /// memory from <paramref name="nativeThreshold"/> bytes on (always above the largest array).
+    /// memory from <paramref name="nativeThreshold"/> bytes on (always above the largest array), from
+    /// <paramref name="pool"/> when given (a reused mapping is committed already and needs no pre-faulting).
     /// </summary>
     /// <exception cref="InsufficientMemoryException">The system refused a native mapping.</exception>
-    public static PayloadBuffer Allocate(long length, long nativeThreshold = TensorNodeOptions.DefaultNativeReceiveThreshold)
+    public static PayloadBuffer Allocate(long length, long nativeThreshold = TensorNodeOptions.DefaultNativeReceiveThreshold, ReceiveBufferPool? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return length <= Array.MaxLength && length < nativeThreshold
-            ? new PayloadBuffer(length, GC.AllocateUninitializedArray<byte>((int)length), null)
-            : new PayloadBuffer(length, null, NativeBuffer.Allocate(length));
+        if (length <= Array.MaxLength && length < nativeThreshold)
+        {
+            return new PayloadBuffer(length, GC.AllocateUninitializedArray<byte>((int)length), null);
+        }
+        bool reused = false;
+        NativeBuffer native = pool is not null ? pool.Rent(length, out reused) : NativeBuffer.Allocate(length);
+        var buffer = new PayloadBuffer(length, null, native);
+        if (reused)
+        {
+            buffer._prefaultEnd = length; // its pages are mapped already
+        }
+        return buffer;
     }
 
     /// <summary>

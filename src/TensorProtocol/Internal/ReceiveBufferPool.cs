@@ -1,0 +1,175 @@
+using TensorProtocol.Interop;
+
+namespace TensorProtocol.Internal;
+
+/// <summary>
+/// Keeps the native mappings of released received tensors for the next payloads of a similar size, so a node that
+/// receives tensors of the same shapes over and over (a training loop's weights or gradients) writes them into pages
+/// that are already mapped instead of having the kernel zero and map a fresh page every 4 KiB.
+/// </summary>
+/// <remarks>
+/// Measured on this project's 2-vCPU VM: a fresh 1 GiB destination costs 0.25–0.6 s of CPU to fault in, and repeated
+/// 1 GiB pushes into fresh memory ran at 950–1300 MiB/s against 1500–1700 MiB/s into a reused mapping. Bounded three
+/// ways: total bytes (<see cref="TensorNodeOptions.ReceiveBufferRetention"/>), a count, and age — a mapping unused for
+/// <see cref="TensorNodeOptions.ReceiveBufferLifetime"/> goes back to the system, so memory a burst needed does not stay
+/// resident. A reused mapping holds the bytes of an earlier tensor until the new payload overwrites them; a tensor is
+/// handed out only once every byte of it arrived, so nothing stale is ever visible.
+/// </remarks>
+internal sealed class ReceiveBufferPool : IDisposable
+{
+    /// <summary>At most this many mappings are kept, whatever their size.</summary>
+    internal const int MaxRetained = 16;
+
+    private readonly long _capacity;
+    private readonly TimeSpan _lifetime;
+    private readonly TimeProvider _time;
+    private readonly List<Retained> _retained = []; // oldest first
+    private readonly ITimer _trimTimer;
+    private long _retainedBytes;
+    private long _reuses;
+    private bool _timerArmed;
+    private bool _disposed;
+
+    private readonly record struct Retained(nint Address, long Length, long Since);
+
+    public ReceiveBufferPool(long capacity, TimeSpan lifetime, TimeProvider? time = null)
+    {
+        _capacity = capacity;
+        _lifetime = lifetime;
+        _time = time ?? TimeProvider.System;
+        _trimTimer = _time.CreateTimer(static state => ((ReceiveBufferPool)state!).Trim(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Bytes of mappings kept for reuse (not owned by any tensor).</summary>
+    internal long RetainedBytes => Volatile.Read(ref _retainedBytes);
+
+    /// <summary>Rentals served by a kept mapping.</summary>
+    internal long Reuses => Interlocked.Read(ref _reuses);
+
+    internal int RetainedCount
+    {
+        get
+        {
+            lock (_retained)
+            {
+                return _retained.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A mapping for <paramref name="length"/> bytes: a kept one that fits (no more than an eighth, or 2 MiB, larger),
+    /// else a fresh one. <paramref name="reused"/> says which: a reused one is already faulted in.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The system refused a fresh mapping.</exception>
+    public NativeBuffer Rent(long length, out bool reused)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        long slack = Math.Max(length / 8, 2L << 20);
+        lock (_retained)
+        {
+            int best = -1;
+            for (int i = 0; i < _retained.Count; i++)
+            {
+                long candidate = _retained[i].Length;
+                if (candidate >= length && candidate - length <= slack && (best < 0 || candidate < _retained[best].Length))
+                {
+                    best = i;
+                }
+            }
+            if (best >= 0)
+            {
+                Retained taken = _retained[best];
+                _retained.RemoveAt(best);
+                _retainedBytes -= taken.Length;
+                _reuses++;
+                reused = true;
+                return NativeBuffer.Adopt(taken.Address, taken.Length, this);
+            }
+        }
+        reused = false;
+        return NativeBuffer.Allocate(length, this);
+    }
+
+    /// <summary>
+    /// Takes a mapping its last user released (any thread, including the finalizer's); false when the pool keeps no
+    /// more (the caller unmaps it). Older mappings make room for a newer one: the sizes received lately are the ones
+    /// likely to come again.
+    /// </summary>
+    internal bool TryRetain(nint address, long length)
+    {
+        List<Retained>? evicted = null;
+        lock (_retained)
+        {
+            if (_disposed || length > _capacity)
+            {
+                return false;
+            }
+            while (_retained.Count > 0 && (_retained.Count >= MaxRetained || _retainedBytes + length > _capacity))
+            {
+                (evicted ??= []).Add(_retained[0]);
+                _retainedBytes -= _retained[0].Length;
+                _retained.RemoveAt(0);
+            }
+            _retained.Add(new Retained(address, length, _time.GetTimestamp()));
+            _retainedBytes += length;
+            if (!_timerArmed)
+            {
+                _timerArmed = true;
+                _trimTimer.Change(_lifetime, Timeout.InfiniteTimeSpan);
+            }
+        }
+        Unmap(evicted);
+        return true;
+    }
+
+    /// <summary>Unmaps every kept mapping; mappings released later are unmapped by their owners.</summary>
+    public void Dispose()
+    {
+        List<Retained> all;
+        lock (_retained)
+        {
+            _disposed = true;
+            all = [.. _retained];
+            _retained.Clear();
+            _retainedBytes = 0;
+        }
+        _trimTimer.Dispose();
+        Unmap(all);
+    }
+
+    /// <summary>Unmaps the mappings kept longer than the lifetime; re-arms for the oldest that remains.</summary>
+    private void Trim()
+    {
+        List<Retained>? expired = null;
+        lock (_retained)
+        {
+            _timerArmed = false;
+            while (_retained.Count > 0 && _time.GetElapsedTime(_retained[0].Since) >= _lifetime)
+            {
+                (expired ??= []).Add(_retained[0]);
+                _retainedBytes -= _retained[0].Length;
+                _retained.RemoveAt(0);
+            }
+            if (_retained.Count > 0 && !_disposed)
+            {
+                _timerArmed = true;
+                TimeSpan left = _lifetime - _time.GetElapsedTime(_retained[0].Since);
+                _trimTimer.Change(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
+        }
+        Unmap(expired);
+    }
+
+    private static void Unmap(List<Retained>? mappings)
+    {
+        if (mappings is null)
+        {
+            return;
+        }
+        foreach (Retained mapping in mappings)
+        {
+            _ = mman.munmap(mapping.Address, (nuint)mapping.Length);
+        }
+    }
+}
