@@ -28,6 +28,7 @@ public sealed class PayloadBufferTests
     [Fact]
     public void Allocate_AboveArrayMaxLength_IsNativeAndUnmappedOnDisposeUnlessATensorTookIt()
     {
+        ForgottenTensors.Collect();
         long mappedBefore = NativeBuffer.LiveBytes;
         using (PayloadBuffer buffer = PayloadBuffer.Allocate(Native))
         {
@@ -40,6 +41,7 @@ public sealed class PayloadBufferTests
     [Fact]
     public async Task Chunk_Native_NeverCrossesASegmentBoundary_AndPrefaultingDefersTheUnmapping()
     {
+        ForgottenTensors.Collect();
         long mappedBefore = NativeBuffer.LiveBytes;
         PayloadBuffer buffer = PayloadBuffer.Allocate(Native);
         // One Memory<byte> per read, each inside one 1 GiB segment of the finished tensor.
@@ -55,6 +57,7 @@ public sealed class PayloadBufferTests
     [Fact]
     public void ToTensor_Native_IsOwnedByTheTensor_AndUnmappedByItsDispose()
     {
+        ForgottenTensors.Collect();
         long mappedBefore = NativeBuffer.LiveBytes;
         PayloadBuffer buffer = PayloadBuffer.Allocate(Native);
         TensorData tensor = buffer.ToTensor(new TensorMetadata(DType.U8, [Native]));
@@ -75,6 +78,7 @@ public sealed class PayloadBufferTests
     [Fact]
     public void ToTensor_Native_ForgottenTensor_IsUnmappedByTheFinalizer()
     {
+        ForgottenTensors.Collect();
         long mappedBefore = NativeBuffer.LiveBytes;
         Forget();
         for (int attempt = 0; attempt < 10 && NativeBuffer.LiveBytes != mappedBefore; attempt++)

@@ -20,6 +20,7 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
         NativeBuffer first = pool.Rent(64 * Mib, out bool reused);
         Assert.False(reused);
         nint address = first.DangerousGetHandle();
+        ForgottenTensors.Collect();
         long live = NativeBuffer.LiveBytes;
         first.Dispose();
 
@@ -70,6 +71,7 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
         Assert.True(pool.RetainedBytes <= 100 * Mib);
 
         var tooLarge = new ReceiveBufferPool(10 * Mib, TimeSpan.FromSeconds(10), new FakeTimeProvider());
+        ForgottenTensors.Collect();
         long live = NativeBuffer.LiveBytes;
         tooLarge.Rent(20 * Mib, out _).Dispose();
         Assert.Equal(0, tooLarge.RetainedBytes); // larger than the whole capacity: unmapped

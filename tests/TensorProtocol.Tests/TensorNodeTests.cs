@@ -87,8 +87,8 @@ public sealed class TensorNodeTests : NodeTestBase
         var tensor = TensorData.FromArray(bytes, [1L << 30]);
 
         await sender.SendAsync(receiver.Ticket, "big", tensor, Timeout(TimeSpan.FromMinutes(3)));
-        ReceivedTensor received = await receiver.ReceiveAsync(Timeout());
-        Assert.Equal(expected, SHA256.HashData(received.Data.Payload.Span));
+        using TensorData received = (await receiver.ReceiveAsync(Timeout())).Data;
+        Assert.Equal(expected, SHA256.HashData(received.Payload.Span));
     }
 
     [Fact]
