@@ -154,29 +154,22 @@ def test_received_buffers_are_freed_when_collected(nodes):
     sender, receiver = nodes(), nodes()
     payload = np.ones(64 << 20, np.uint8)
 
-    def rss_mib() -> int:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) // 1024
-        raise AssertionError("no VmRSS")
-
     for _ in range(3):  # warm up: first-use allocations of both nodes
         sender.blocking.send_tensor_direct(receiver.ticket, "w", payload)
         receiver.blocking.wait_for_tensor(timeout=60)
     gc.collect()
-    baseline = rss_mib()
+    baseline = _rss_mib()
     peak = baseline
     for _ in range(100):
         sender.blocking.send_tensor_direct(receiver.ticket, "x", payload)
         got = receiver.blocking.wait_for_tensor(timeout=60)
         assert got.nbytes == 64 << 20 and got.to_numpy()[-1] == 1
         del got
-        peak = max(peak, rss_mib())
+        peak = max(peak, _rss_mib())
     gc.collect()
     # 6.4 GiB went through; if received memory were kept, RSS would have grown by gigabytes.
     assert peak - baseline < 256, (baseline, peak)
-    assert rss_mib() - baseline < 192, (baseline, rss_mib())
+    assert _rss_mib() - baseline < 192, (baseline, _rss_mib())
 
 
 def test_views_keep_received_memory_alive():
