@@ -80,7 +80,7 @@ internal static class GrpcRun
             // A tensor-sized array, as the tensor node pushes, rather than one small buffer sent over and over:
             // the sender reads from memory, not from its cache, as it would with real weights.
             byte[] tensor = RandomTensor(bytes);
-            results.Add(await BulkThroughput.MeasureSizeAsync(bytes, () => BulkThroughput.TimeAsync(server, ct => PushAsync(client, tensor, ct), cancellationToken)));
+            results.Add(await BulkThroughput.MeasureRepeatedSizeAsync(bytes, () => BulkThroughput.TimeAsync(server, ct => PushAsync(client, tensor, ct), cancellationToken), label));
         }
         return results;
     }

@@ -35,6 +35,19 @@ internal static class BulkThroughput
         return samples[samples.Count / 2].ToResult(bytes);
     }
 
+    /// <summary>
+    /// <see cref="MeasureSizeAsync"/> after one untimed transfer of the same size, whose rate is logged: every target's
+    /// timed transfers are repeats of a size it moved before. That is what a stream transport's receiver always has (it
+    /// reads into one reused buffer) and what a node has once it released an earlier tensor of the size (its receive
+    /// buffer pool); the first transfer shows what landing in fresh memory costs.
+    /// </summary>
+    public static async Task<BulkResult> MeasureRepeatedSizeAsync(long bytes, Func<Task<Sample>> timeOne, string label)
+    {
+        BulkResult first = (await timeOne()).ToResult(bytes);
+        ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}: first transfer {first.MibPerSecond:F0} MiB/s ({first.CpuSecondsPerGib:F2} CPU s/GiB), untimed");
+        return await MeasureSizeAsync(bytes, timeOne);
+    }
+
     /// <summary>Wall-clock time of one transfer, and the CPU time each process spent meanwhile.</summary>
     public readonly record struct Sample(TimeSpan Elapsed, TimeSpan ClientCpu, TimeSpan ServerCpu)
     {
@@ -43,8 +56,8 @@ internal static class BulkThroughput
     }
 
     /// <summary>
-    /// A warm-up transfer, then timed transfers per size of <paramref name="settings"/>, smallest first, each on
-    /// a connection of its own (one for a large size, the median of several for a small one).
+    /// A warm-up transfer, then per size of <paramref name="settings"/>, smallest first, an untimed transfer and the
+    /// timed ones (one for a large size, the median of several for a small one), each on a connection of its own.
     /// </summary>
     public static async Task<IReadOnlyList<BulkResult>> MeasureAsync(
         IBenchTransport transport, ServerProcess server, RunSettings settings, string label, CancellationToken cancellationToken)
@@ -60,7 +73,7 @@ internal static class BulkThroughput
         foreach (long bytes in settings.BulkSizes)
         {
             ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
-            results.Add(await MeasureSizeAsync(bytes, () => TransferAsync(transport, server, chunk, bytes, cancellationToken)));
+            results.Add(await MeasureRepeatedSizeAsync(bytes, () => TransferAsync(transport, server, chunk, bytes, cancellationToken), label));
         }
         return results;
     }

@@ -80,14 +80,11 @@ internal static class TensorRun
         {
             ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}");
             TensorData? bulk = operation == TensorOperation.Push ? BenchTensors.Random(bytes) : null;
-            Func<Task<BulkThroughput.Sample>> timeOne = () => BulkThroughput.TimeAsync(
-                server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk(bytes), bulk, ct), cancellationToken);
             // The first transfer of a size lands in fresh memory (the receiver's kernel maps and zeroes every page);
             // later ones reuse what the receiver released (TensorNodeOptions.ReceiveBufferRetention), as every transfer
-            // of a repeated shape does. The timed transfer is such a later one; the first is logged beside it.
-            BulkResult first = (await timeOne()).ToResult(bytes);
-            ChildLog.Progress(label, $"bulk {BenchSizes.Format(bytes)}: first transfer {first.MibPerSecond:F0} MiB/s ({first.CpuSecondsPerGib:F2} CPU s/GiB), into fresh memory");
-            results.Add(await BulkThroughput.MeasureSizeAsync(bytes, timeOne));
+            // of a repeated shape does.
+            results.Add(await BulkThroughput.MeasureRepeatedSizeAsync(bytes, () => BulkThroughput.TimeAsync(
+                server, ct => TransferAsync(node, ticket, operation, BenchTensors.Bulk(bytes), bulk, ct), cancellationToken), label));
         }
         return results;
     }
