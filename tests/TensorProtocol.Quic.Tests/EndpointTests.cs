@@ -123,6 +123,8 @@ public sealed class EndpointTests : QuicTestBase
         // loop mid-turn (after the turn's shutdown check, taken by the second drain of posted work), and with no
         // connection left the loop parked without a timeout for good. The hook posts the shutdown at exactly that point.
         QuicEndpoint endpoint = CreateEndpoint();
+        // Installed once the loop is idle: before its first turns it would end the loop before the scenario begins.
+        Assert.True(SpinWait.SpinUntil(() => endpoint.IsParked, TimeSpan.FromSeconds(10)));
         Task? disposing = null;
         endpoint.AfterReceiveForTests = () =>
         {
@@ -131,7 +133,6 @@ public sealed class EndpointTests : QuicTestBase
                 disposing = endpoint.DisposeAsync().AsTask(); // on the loop: enqueues the shutdown, wakes nothing
             }
         };
-        Assert.True(SpinWait.SpinUntil(() => endpoint.IsParked, TimeSpan.FromSeconds(10)));
         endpoint.WakeIdle(); // one turn: the hook runs between its receive and its second drain
 
         Assert.True(SpinWait.SpinUntil(() => disposing is not null, TimeSpan.FromSeconds(10)));
