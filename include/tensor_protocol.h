@@ -100,7 +100,7 @@ typedef struct tp_node_options {
     const char *const *allowed_pullers; /* NodeIds that may pull; NULL = anyone (non-NULL with count 0 = nobody) */
     int32_t allowed_senders_count;
     int32_t allowed_pullers_count;
-    /* Added in 0.2 (an older, shorter struct_size leaves them at their defaults): */
+    /* Appended later: a caller built against the shorter struct (its struct_size) gets their defaults. */
     int64_t receive_buffer_retention; /* bytes of released received tensors' memory kept for reuse by later
                                          payloads of a similar size; 0 = 2 GiB, -1 = keep none */
     uint32_t receive_buffer_lifetime_ms; /* kept memory unused this long is returned to the system; 0 = 10 s */
