@@ -26,6 +26,14 @@ public sealed class PayloadBufferTests
     }
 
     [Fact]
+    public void Allocate_Empty_WithANativeThresholdOf0_IsAnEmptyArray()
+    {
+        using PayloadBuffer buffer = PayloadBuffer.Allocate(0, nativeThreshold: 0);
+        Assert.False(buffer.IsNative);
+        Assert.Equal(0, buffer.ToTensor(new TensorMetadata(DType.F32, [0, 3])).ByteLength);
+    }
+
+    [Fact]
     public void Allocate_AboveArrayMaxLength_IsNativeAndUnmappedOnDisposeUnlessATensorTookIt()
     {
         ForgottenTensors.Collect();

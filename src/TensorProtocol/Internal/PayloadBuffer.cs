@@ -58,8 +58,9 @@ internal sealed unsafe class PayloadBuffer : IDisposable
     public static PayloadBuffer Allocate(long length, long nativeThreshold = TensorNodeOptions.DefaultNativeReceiveThreshold, ReceiveBufferPool? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (length <= Array.MaxLength && length < nativeThreshold)
+        if (length == 0 || (length <= Array.MaxLength && length < nativeThreshold))
         {
+            // (An empty payload needs no mapping even with a threshold of 0: mmap refuses a length of 0.)
             return new PayloadBuffer(length, GC.AllocateUninitializedArray<byte>((int)length), null);
         }
         bool reused = false;
