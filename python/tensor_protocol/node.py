@@ -29,12 +29,13 @@ def _shutdown_all() -> None:
         node.shutdown()
 
 
-def _seconds_to_ms(value: float | None, name: str) -> int:
+def _seconds_to_ms(value: float | None, name: str, limit: float = 4294967.0) -> int:
+    """Seconds as the C ABI's uint32 milliseconds; 0 (the default) for None."""
     if value is None:
         return 0
     ms = int(round(float(value) * 1000))
-    if ms <= 0:
-        raise ValueError(f"{name} must be positive")
+    if ms <= 0 or float(value) > limit:
+        raise ValueError(f"{name} must be positive and at most {limit:g} s")
     return ms
 
 
@@ -149,7 +150,7 @@ class TensorNode:
             request_timeout_ms=_seconds_to_ms(request_timeout, "request_timeout"),
             pool_idle_timeout_ms=_seconds_to_ms(pool_idle_timeout, "pool_idle_timeout"),
             receive_buffer_retention=_retention(receive_buffer_retention),
-            receive_buffer_lifetime_ms=_seconds_to_ms(receive_buffer_lifetime, "receive_buffer_lifetime"))
+            receive_buffer_lifetime_ms=_seconds_to_ms(receive_buffer_lifetime, "receive_buffer_lifetime", limit=86400))
         for field, ids in (("allowed_senders", allowed_senders), ("allowed_pullers", allowed_pullers)):
             if ids is not None:
                 array, count = _c_strings(ids)

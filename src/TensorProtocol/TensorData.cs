@@ -260,7 +260,14 @@ public sealed partial class TensorData : IDisposable
         if (_ownsRegion)
         {
             Volatile.Write(ref _disposed, true);
-            _region!.Handle.Dispose();
+            if (_region!.Handle is NativeBuffer received)
+            {
+                received.Release(); // explicitly: its mapping may serve the next payload
+            }
+            else
+            {
+                _region.Handle.Dispose();
+            }
         }
     }
 
@@ -272,10 +279,10 @@ public sealed partial class TensorData : IDisposable
     /// <exception cref="ObjectDisposedException">The memory is already released.</exception>
     internal IDisposable? KeepMemoryAlive() => _region is null ? null : new MemoryLease(_region.Handle);
 
-    /// <summary>Whether the tensor was disposed, or the native memory under it (a reader's mapping) is gone.</summary>
     /// <summary>Whether the payload lies in native memory (owned, or a reader's mapping) rather than managed memory.</summary>
     internal bool HasNativeMemory => _region is not null;
 
+    /// <summary>Whether the tensor was disposed, or the native memory under it (a reader's mapping) is gone.</summary>
     internal bool IsReleased => Volatile.Read(ref _disposed) || (_region?.Handle.IsClosed ?? false);
 
     /// <summary>Refuses an owning tensor that was disposed, before any work starts with it.</summary>

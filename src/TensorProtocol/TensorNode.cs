@@ -40,7 +40,8 @@ public sealed partial class TensorNode : IAsyncDisposable
         _options.Validate();
         _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TensorProtocol.Node");
         _queue = new ReceiveQueue(_options.ReceiveQueueCapacity, _options.ReceiveMemoryBudget);
-        _receiveBuffers = _options.ReceiveBufferRetention > 0 ? new ReceiveBufferPool(_options.ReceiveBufferRetention, _options.ReceiveBufferLifetime) : null;
+        long retention = Math.Min(_options.ReceiveBufferRetention, _options.ReceiveMemoryBudget); // kept memory within the budget's size
+        _receiveBuffers = retention > 0 ? new ReceiveBufferPool(retention, _options.ReceiveBufferLifetime) : null;
     }
 
     /// <summary>Creates and starts a node.</summary>

@@ -59,31 +59,38 @@ public sealed record TensorNodeOptions
 
     /// <summary>
     /// Received payloads of at least this many bytes land in native memory that the <see cref="TensorData"/> owns
-    /// (<see cref="TensorData.Dispose"/> releases it at once — to the node's buffer pool, see
-    /// <see cref="ReceiveBufferRetention"/> — and a finalizer does if the tensor is forgotten) instead of a managed
-    /// array, which only a garbage collection frees, whenever the collector gets to it. Default:
-    /// <see cref="DefaultNativeReceiveThreshold"/> (64 MiB). Measured: repeated 1 GiB pushes into fresh arrays ran at
-    /// 400–1600 MiB/s (collections of the previous ones, memory decommitted and faulted in again), into pooled native
-    /// memory at 1500–1700 MiB/s. The C ABI (and so Python) uses 1 MiB: it releases every tensor explicitly.
+    /// instead of a managed array. <see cref="TensorData.Dispose"/> releases it at once — to the node's buffer pool
+    /// (<see cref="ReceiveBufferRetention"/>), where the next payload of a similar size reuses it — and a finalizer
+    /// unmaps it if the tensor is forgotten. An array is freed only by a garbage collection, whenever the collector gets
+    /// to it. Default: <see cref="DefaultNativeReceiveThreshold"/>: only payloads no array can hold (above 2 GiB), so a
+    /// span taken from a received tensor keeps its memory alive as an array span does. Hosts that release every tensor
+    /// explicitly should set it lower: the C ABI (and so Python) uses 1 MiB. Measured on this project's VM, repeated
+    /// 1 GiB pushes into fresh arrays ran at 400–1600 MiB/s, into pooled native memory at 1700–1850 MiB/s.
     /// </summary>
+    /// <remarks>
+    /// A span into native memory does not keep the tensor alive: keep the tensor referenced (or dispose it after use, in
+    /// a <c>using</c>) while reading its payload through a span.
+    /// </remarks>
     public long NativeReceiveThreshold { get; init; } = DefaultNativeReceiveThreshold;
 
-    /// <summary>The default <see cref="NativeReceiveThreshold"/>: 64 MiB.</summary>
-    public const long DefaultNativeReceiveThreshold = 64L << 20;
+    /// <summary>The default <see cref="NativeReceiveThreshold"/>: none, so only payloads larger than any array go native.</summary>
+    public const long DefaultNativeReceiveThreshold = long.MaxValue;
 
     /// <summary>
     /// Bytes of released received tensors' native memory the node keeps for later payloads of a similar size (at most
     /// 16 mappings), so tensors of the same shapes arriving again and again are written into memory that is already
     /// mapped: the kernel zeroes and maps every fresh 4 KiB page on first write, which on a VM costs a quarter to half a
-    /// second of CPU per GiB. Kept memory goes back to the system after <see cref="ReceiveBufferLifetime"/> unused, and
-    /// at shutdown. 0 keeps none. Default: <see cref="DefaultReceiveBufferRetention"/> (2 GiB).
+    /// second of CPU per GiB. Only tensors in native memory (<see cref="NativeReceiveThreshold"/>) that were disposed
+    /// come back. Kept memory goes back to the system after <see cref="ReceiveBufferLifetime"/> unused, when a fresh
+    /// mapping is refused, and at shutdown; it never exceeds <see cref="ReceiveMemoryBudget"/>. 0 keeps none. Default:
+    /// <see cref="DefaultReceiveBufferRetention"/> (2 GiB).
     /// </summary>
     public long ReceiveBufferRetention { get; init; } = DefaultReceiveBufferRetention;
 
     /// <summary>The default <see cref="ReceiveBufferRetention"/>: 2 GiB.</summary>
     public const long DefaultReceiveBufferRetention = 2L << 30;
 
-    /// <summary>How long a kept receive buffer (<see cref="ReceiveBufferRetention"/>) may go unused before it is unmapped. Default: 10 s.</summary>
+    /// <summary>How long a kept receive buffer (<see cref="ReceiveBufferRetention"/>) may go unused before it is unmapped (at most a day). Default: 10 s.</summary>
     public TimeSpan ReceiveBufferLifetime { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>What a sender experiences when the queue is full.</summary>
@@ -149,9 +156,9 @@ public sealed record TensorNodeOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveBufferRetention), ReceiveBufferRetention, "Must be 0 or more.");
         }
-        if (ReceiveBufferLifetime <= TimeSpan.Zero)
+        if (ReceiveBufferLifetime <= TimeSpan.Zero || ReceiveBufferLifetime > TimeSpan.FromDays(1))
         {
-            throw new ArgumentOutOfRangeException(nameof(ReceiveBufferLifetime), ReceiveBufferLifetime, "Must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(ReceiveBufferLifetime), ReceiveBufferLifetime, "Must be positive and at most a day.");
         }
         if (MaxPooledConnections < 1)
         {

@@ -11,7 +11,7 @@ public sealed class TensorNodeOptionsTests
         Assert.True(options.MaxTensorBytes >= 8L << 30);
         Assert.True(options.MaxTensorBytes <= options.ReceiveMemoryBudget, "the largest tensor must fit the budget");
         Assert.Equal(TimeSpan.FromMilliseconds(100), options.ProgressInterval);
-        Assert.Equal(64L << 20, options.NativeReceiveThreshold);
+        Assert.Equal(long.MaxValue, options.NativeReceiveThreshold); // arrays: a span keeps them alive
         Assert.Equal(2L << 30, options.ReceiveBufferRetention);
         Assert.Equal(TimeSpan.FromSeconds(10), options.ReceiveBufferLifetime);
     }
@@ -37,5 +37,9 @@ public sealed class TensorNodeOptionsTests
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveBufferRetention = -1 })).ParamName);
         Assert.Equal(nameof(TensorNodeOptions.ReceiveBufferLifetime),
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveBufferLifetime = TimeSpan.Zero })).ParamName);
+        Assert.Equal(nameof(TensorNodeOptions.ReceiveBufferLifetime), // a timer cannot wait longer than ~49 days
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { ReceiveBufferLifetime = TimeSpan.FromDays(50) })).ParamName);
+        // Kept memory never exceeds the receive budget.
+        Assert.Equal(1 << 20, new TensorNode(new TensorNodeOptions { ReceiveMemoryBudget = 1 << 20 }).ReceiveBuffers!.Capacity);
     }
 }

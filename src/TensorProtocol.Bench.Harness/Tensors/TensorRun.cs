@@ -64,7 +64,8 @@ internal static class TensorRun
             ServerPeakRssMib: server.PeakRssBytes / Mib);
     }
 
-    private static TensorNodeOptions ClientOptions() => new() { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
+    // Pulled tensors are disposed once checked (TransferAsync), so they may land in reusable native memory too.
+    private static TensorNodeOptions ClientOptions() => new() { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0), NativeReceiveThreshold = 1 << 20 };
 
     private static async Task<IReadOnlyList<BulkResult>> MeasureBulkAsync(
         TensorNode node, NodeTicket ticket, TensorOperation operation, ServerProcess server, RunSettings settings,

@@ -24,6 +24,9 @@ internal static class TensorServer
             // The previous tensor may not be drained yet when the next one arrives.
             ReceiveMemoryBudget = 2 * Math.Max(settings.LargestBulk, settings.BulkWarmupBytes) + Slack,
             ReceiveQueueCapacity = 1024,
+            // It disposes every tensor it takes (below), like the C ABI's hosts: large payloads go to native memory,
+            // which the next one of the size reuses.
+            NativeReceiveThreshold = 1 << 20,
         });
         if (operation == TensorOperation.Pull)
         {

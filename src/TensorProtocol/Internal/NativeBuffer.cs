@@ -9,7 +9,8 @@ namespace TensorProtocol.Internal;
 /// <see cref="TensorData.Dispose"/>, or this handle's finalizer when a tensor is forgotten. Each pin taken by a write
 /// in flight holds a reference (<see cref="SafeHandle.DangerousAddRef"/>), so disposing during a send defers the
 /// unmapping until the transport no longer reads the memory. A buffer rented from a node's
-/// <see cref="ReceiveBufferPool"/> goes back to it instead, while the pool has room.
+/// <see cref="ReceiveBufferPool"/> and released explicitly (<see cref="Release"/>) goes back to it instead, while the
+/// pool has room.
 /// </summary>
 /// <remarks>
 /// The collector is told about the memory (<see cref="GC.AddMemoryPressure"/>): a program that drops large received
@@ -21,6 +22,7 @@ internal sealed unsafe class NativeBuffer : SafeHandle
     private static long s_liveBytes;
 
     private readonly ReceiveBufferPool? _pool;
+    private volatile bool _released;
 
     private NativeBuffer(nint address, long length, ReceiveBufferPool? pool)
         : base(0, ownsHandle: true)
@@ -60,6 +62,17 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         return new NativeBuffer(address, length, pool);
     }
 
+    /// <summary>
+    /// Lets go of the memory explicitly (the owning tensor's <see cref="TensorData.Dispose"/>): only then may it go to
+    /// the pool once the last pin is gone. A buffer the finalizer releases is unmapped instead — whoever forgot the
+    /// tensor may still hold a span into it, and a span must never come to show another tensor's bytes.
+    /// </summary>
+    internal void Release()
+    {
+        _released = true;
+        Dispose();
+    }
+
     /// <summary>Takes ownership of a mapping <paramref name="pool"/> kept (its contents are an earlier payload's).</summary>
     internal static NativeBuffer Adopt(nint address, long length, ReceiveBufferPool pool) => new(address, length, pool);
 
@@ -69,6 +82,6 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         // for arguments we never pass; the finalizer must not throw either way.
         Interlocked.Add(ref s_liveBytes, -Length);
         GC.RemoveMemoryPressure(Length);
-        return (_pool is not null && _pool.TryRetain(handle, Length)) || mman.munmap(handle, (nuint)Length) == 0;
+        return (_released && _pool is not null && _pool.TryRetain(handle, Length)) || mman.munmap(handle, (nuint)Length) == 0;
     }
 }

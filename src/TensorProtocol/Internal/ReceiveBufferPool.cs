@@ -13,7 +13,9 @@ namespace TensorProtocol.Internal;
 /// ways: total bytes (<see cref="TensorNodeOptions.ReceiveBufferRetention"/>), a count, and age — a mapping unused for
 /// <see cref="TensorNodeOptions.ReceiveBufferLifetime"/> goes back to the system, so memory a burst needed does not stay
 /// resident. A reused mapping holds the bytes of an earlier tensor until the new payload overwrites them; a tensor is
-/// handed out only once every byte of it arrived, so nothing stale is ever visible.
+/// handed out only once every byte of it arrived, so nothing stale is ever visible. Only tensors released explicitly
+/// come back here (<see cref="NativeBuffer.Release"/>): a forgotten one's finalizer unmaps, since its owner may still
+/// read it through a span; and a receive that failed midway unmaps too (its pages are only partly faulted in).
 /// </remarks>
 internal sealed class ReceiveBufferPool : IDisposable
 {
@@ -39,6 +41,9 @@ internal sealed class ReceiveBufferPool : IDisposable
         _time = time ?? TimeProvider.System;
         _trimTimer = _time.CreateTimer(static state => ((ReceiveBufferPool)state!).Trim(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>The most bytes of mappings kept at once.</summary>
+    internal long Capacity => _capacity;
 
     /// <summary>Bytes of mappings kept for reuse (not owned by any tensor).</summary>
     internal long RetainedBytes => Volatile.Read(ref _retainedBytes);
@@ -66,6 +71,7 @@ internal sealed class ReceiveBufferPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         long slack = Math.Max(length / 8, 2L << 20);
+        Retained taken = default;
         lock (_retained)
         {
             int best = -1;
@@ -79,16 +85,28 @@ internal sealed class ReceiveBufferPool : IDisposable
             }
             if (best >= 0)
             {
-                Retained taken = _retained[best];
+                taken = _retained[best];
                 _retained.RemoveAt(best);
                 _retainedBytes -= taken.Length;
                 _reuses++;
-                reused = true;
-                return NativeBuffer.Adopt(taken.Address, taken.Length, this);
             }
         }
+        if (taken.Address != 0)
+        {
+            reused = true;
+            return NativeBuffer.Adopt(taken.Address, taken.Length, this);
+        }
         reused = false;
-        return NativeBuffer.Allocate(length, this);
+        try
+        {
+            return NativeBuffer.Allocate(length, this);
+        }
+        catch (InsufficientMemoryException)
+        {
+            // Kept mappings of other sizes must not be what makes a receive fail: give them back, try once more.
+            Release(all: true);
+            return NativeBuffer.Allocate(length, this);
+        }
     }
 
     /// <summary>
@@ -115,8 +133,8 @@ internal sealed class ReceiveBufferPool : IDisposable
             _retainedBytes += length;
             if (!_timerArmed)
             {
-                _timerArmed = true;
                 _trimTimer.Change(_lifetime, Timeout.InfiniteTimeSpan);
+                _timerArmed = true;
             }
         }
         Unmap(evicted);
@@ -138,14 +156,19 @@ internal sealed class ReceiveBufferPool : IDisposable
         Unmap(all);
     }
 
-    /// <summary>Unmaps the mappings kept longer than the lifetime; re-arms for the oldest that remains.</summary>
-    private void Trim()
+    private void Trim() => Release(all: false);
+
+    /// <summary>
+    /// Unmaps every kept mapping, or those kept longer than the lifetime; re-arms the timer for the oldest that
+    /// remains.
+    /// </summary>
+    private void Release(bool all)
     {
         List<Retained>? expired = null;
         lock (_retained)
         {
             _timerArmed = false;
-            while (_retained.Count > 0 && _time.GetElapsedTime(_retained[0].Since) >= _lifetime)
+            while (_retained.Count > 0 && (all || _time.GetElapsedTime(_retained[0].Since) >= _lifetime))
             {
                 (expired ??= []).Add(_retained[0]);
                 _retainedBytes -= _retained[0].Length;
@@ -153,9 +176,9 @@ internal sealed class ReceiveBufferPool : IDisposable
             }
             if (_retained.Count > 0 && !_disposed)
             {
-                _timerArmed = true;
                 TimeSpan left = _lifetime - _time.GetElapsedTime(_retained[0].Since);
                 _trimTimer.Change(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                _timerArmed = true;
             }
         }
         Unmap(expired);
