@@ -260,14 +260,7 @@ public sealed partial class TensorData : IDisposable
         if (_ownsRegion)
         {
             Volatile.Write(ref _disposed, true);
-            if (_region!.Handle is NativeBuffer received)
-            {
-                received.Release(); // explicitly: its mapping may serve the next payload
-            }
-            else
-            {
-                _region.Handle.Dispose();
-            }
+            _region!.Handle.Dispose();
         }
     }
 

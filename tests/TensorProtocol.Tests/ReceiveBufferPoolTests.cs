@@ -22,7 +22,7 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
         nint address = first.DangerousGetHandle();
         ForgottenTensors.Collect();
         long live = NativeBuffer.LiveBytes;
-        first.Release();
+        first.Dispose();
 
         Assert.Equal(64 * Mib, pool.RetainedBytes);
         Assert.Equal(live - 64 * Mib, NativeBuffer.LiveBytes); // kept, but owned by no tensor
@@ -36,10 +36,10 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
     [Fact]
     public void AMappingNotReleasedExplicitly_IsUnmapped_NotKept()
     {
-        // A forgotten tensor's finalizer (or a failed receive) disposes without Release: whoever forgot it may still
+        // A failed receive discards its buffer; a forgotten tensor's finalizer releases it: whoever forgot it may still
         // read it through a span, which must never come to show the next payload.
         using var pool = new ReceiveBufferPool(256 * Mib, TimeSpan.FromSeconds(10), new FakeTimeProvider());
-        pool.Rent(16 * Mib, out _).Dispose();
+        pool.Rent(16 * Mib, out _).Discard();
         Assert.Equal(0, pool.RetainedBytes);
         ForgetOne(pool);
         ForgottenTensors.Collect();
@@ -54,7 +54,7 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
     public void Rent_DoesNotHandOutAMappingMuchLargerOrSmaller()
     {
         using var pool = new ReceiveBufferPool(1024 * Mib, TimeSpan.FromSeconds(10), new FakeTimeProvider());
-        pool.Rent(64 * Mib, out _).Release();
+        pool.Rent(64 * Mib, out _).Dispose();
 
         using NativeBuffer smaller = pool.Rent(8 * Mib, out bool reusedForSmaller); // would waste 56 MiB
         using NativeBuffer larger = pool.Rent(65 * Mib, out bool reusedForLarger); // does not fit
@@ -68,9 +68,9 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
     {
         using var pool = new ReceiveBufferPool(100 * Mib, TimeSpan.FromSeconds(10), new FakeTimeProvider());
         NativeBuffer a = pool.Rent(40 * Mib, out _), b = pool.Rent(41 * Mib, out _), c = pool.Rent(42 * Mib, out _);
-        a.Release();
-        b.Release();
-        c.Release(); // 123 MiB would not fit: a goes
+        a.Dispose();
+        b.Dispose();
+        c.Dispose(); // 123 MiB would not fit: a goes
         Assert.Equal((41 + 42) * Mib, pool.RetainedBytes);
         using (NativeBuffer again = pool.Rent(40 * Mib, out bool reused))
         {
@@ -83,14 +83,14 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
         {
             small.Add(pool.Rent(1 * Mib + i * 4096, out _));
         }
-        small.ForEach(buffer => buffer.Release());
+        small.ForEach(buffer => buffer.Dispose());
         Assert.Equal(ReceiveBufferPool.MaxRetained, pool.RetainedCount);
         Assert.True(pool.RetainedBytes <= 100 * Mib);
 
         var tooLarge = new ReceiveBufferPool(10 * Mib, TimeSpan.FromSeconds(10), new FakeTimeProvider());
         ForgottenTensors.Collect();
         long live = NativeBuffer.LiveBytes;
-        tooLarge.Rent(20 * Mib, out _).Release();
+        tooLarge.Rent(20 * Mib, out _).Dispose();
         Assert.Equal(0, tooLarge.RetainedBytes); // larger than the whole capacity: unmapped
         Assert.Equal(live, NativeBuffer.LiveBytes);
         tooLarge.Dispose();
@@ -101,20 +101,20 @@ public sealed class ReceiveBufferPoolTests : NodeTestBase
     {
         var time = new FakeTimeProvider();
         var pool = new ReceiveBufferPool(256 * Mib, TimeSpan.FromSeconds(10), time);
-        pool.Rent(16 * Mib, out _).Release();
+        pool.Rent(16 * Mib, out _).Dispose();
         time.Advance(TimeSpan.FromSeconds(6));
-        pool.Rent(32 * Mib, out _).Release();
+        pool.Rent(32 * Mib, out _).Dispose();
 
         time.Advance(TimeSpan.FromSeconds(4)); // the first reaches 10 s unused
         Assert.Equal(32 * Mib, pool.RetainedBytes);
         time.Advance(TimeSpan.FromSeconds(6)); // and the second
         Assert.Equal(0, pool.RetainedBytes);
 
-        pool.Rent(16 * Mib, out _).Release();
+        pool.Rent(16 * Mib, out _).Dispose();
         NativeBuffer held = pool.Rent(8 * Mib, out _);
         pool.Dispose();
         Assert.Equal(0, pool.RetainedBytes);
-        held.Release(); // released after the pool ended: unmapped, not kept
+        held.Dispose(); // released after the pool ended: unmapped, not kept
         Assert.Equal(0, pool.RetainedCount);
     }
 

@@ -9,8 +9,8 @@ namespace TensorProtocol.Internal;
 /// <see cref="TensorData.Dispose"/>, or this handle's finalizer when a tensor is forgotten. Each pin taken by a write
 /// in flight holds a reference (<see cref="SafeHandle.DangerousAddRef"/>), so disposing during a send defers the
 /// unmapping until the transport no longer reads the memory. A buffer rented from a node's
-/// <see cref="ReceiveBufferPool"/> and released explicitly (<see cref="Release"/>) goes back to it instead, while the
-/// pool has room.
+/// <see cref="ReceiveBufferPool"/> and disposed (not finalized, not <see cref="Discard"/>ed) goes back to it instead,
+/// while the pool has room.
 /// </summary>
 /// <remarks>
 /// The collector is told about the memory (<see cref="GC.AddMemoryPressure"/>): a program that drops large received
@@ -22,7 +22,8 @@ internal sealed unsafe class NativeBuffer : SafeHandle
     private static long s_liveBytes;
 
     private readonly ReceiveBufferPool? _pool;
-    private volatile bool _released;
+    private volatile bool _discarded;
+    private volatile bool _keep;
 
     private NativeBuffer(nint address, long length, ReceiveBufferPool? pool)
         : base(0, ownsHandle: true)
@@ -62,15 +63,22 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         return new NativeBuffer(address, length, pool);
     }
 
-    /// <summary>
-    /// Lets go of the memory explicitly (the owning tensor's <see cref="TensorData.Dispose"/>): only then may it go to
-    /// the pool once the last pin is gone. A buffer the finalizer releases is unmapped instead — whoever forgot the
-    /// tensor may still hold a span into it, and a span must never come to show another tensor's bytes.
-    /// </summary>
-    internal void Release()
+    /// <summary>Lets go of memory whose contents are of no further use to anyone (a receive that failed midway): unmapped, never kept.</summary>
+    internal void Discard()
     {
-        _released = true;
+        _discarded = true;
         Dispose();
+    }
+
+    /// <summary>
+    /// Only a disposal (the owning tensor's <see cref="TensorData.Dispose"/>) may hand the memory to the pool, once the
+    /// last pin is gone. The finalizer unmaps instead: whoever forgot the tensor may still hold a span into it, and a
+    /// span must never come to show another tensor's bytes.
+    /// </summary>
+    protected override void Dispose(bool disposing)
+    {
+        _keep = disposing && !_discarded;
+        base.Dispose(disposing);
     }
 
     /// <summary>Takes ownership of a mapping <paramref name="pool"/> kept (its contents are an earlier payload's).</summary>
@@ -82,6 +90,6 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         // for arguments we never pass; the finalizer must not throw either way.
         Interlocked.Add(ref s_liveBytes, -Length);
         GC.RemoveMemoryPressure(Length);
-        return (_released && _pool is not null && _pool.TryRetain(handle, Length)) || mman.munmap(handle, (nuint)Length) == 0;
+        return (_keep && _pool is not null && _pool.TryRetain(handle, Length)) || mman.munmap(handle, (nuint)Length) == 0;
     }
 }

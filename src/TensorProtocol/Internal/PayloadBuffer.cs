@@ -113,7 +113,7 @@ internal sealed unsafe class PayloadBuffer : IDisposable
     {
         if (!_detached)
         {
-            _native?.Dispose();
+            _native?.Discard(); // a receive that did not complete: partly faulted in, not worth keeping
         }
     }
 
