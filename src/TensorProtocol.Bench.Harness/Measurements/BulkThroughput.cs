@@ -110,11 +110,18 @@ internal static class BulkThroughput
         Sample sample = await TimeAsync(server, async ct =>
         {
             await stream.WriteAsync(header, ct);
-            for (long remaining = bytes; remaining > 0;)
+            if (stream is IBulkStream bulk)
             {
-                int n = (int)Math.Min(chunk.Length, remaining);
-                await stream.WriteAsync(chunk.AsMemory(0, n), ct);
-                remaining -= n;
+                await bulk.SendRepeatedAsync(chunk, bytes, ct);
+            }
+            else
+            {
+                for (long remaining = bytes; remaining > 0;)
+                {
+                    int n = (int)Math.Min(chunk.Length, remaining);
+                    await stream.WriteAsync(chunk.AsMemory(0, n), ct);
+                    remaining -= n;
+                }
             }
             await stream.FlushAsync(ct);
             // The server acks only after reading every byte, so this is end-to-end time, not time to fill buffers.

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using TensorProtocol.Bench.Transports;
 
 namespace TensorProtocol.Bench.Server;
 
@@ -41,6 +42,12 @@ internal static class StreamHandler
         {
             // Never read past the announced count: anything after it is not ours to consume.
             int want = (int)Math.Min(buffer.Length, count - received);
+            if (stream is IBulkStream bulk)
+            {
+                await bulk.FillAsync(buffer.AsMemory(0, want), cancellationToken);
+                received += want;
+                continue;
+            }
             int n = await stream.ReadAsync(buffer.AsMemory(0, want), cancellationToken);
             if (n == 0)
             {

@@ -4,7 +4,8 @@ namespace TensorProtocol.Bench.Transports;
 
 /// <summary>
 /// One way of carrying bytes between the benchmark client and its server process. Every measurement is written
-/// against these interfaces only, so a transport is compared with the others on exactly the same traffic.
+/// against these interfaces only, so a transport is compared with the others on exactly the same traffic. Bulk
+/// transfers go through a transport's own bulk API where its streams offer one (<see cref="IBulkStream"/>).
 /// </summary>
 /// <remarks>
 /// The shape is QUIC's (a connection carries client-opened streams); TCP-based transports carry exactly one

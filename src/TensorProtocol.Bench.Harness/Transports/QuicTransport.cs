@@ -67,7 +67,7 @@ internal sealed class QuicTransport(string name, int maxDatagramSize) : IBenchTr
             try
             {
                 QuicStream stream = await connection.AcceptInboundStreamAsync(cancellationToken);
-                return stream.AsStream();
+                return new QuicBulkStream(stream);
             }
             catch (QuicException e) when (e.Kind is QuicErrorKind.ConnectionAborted or QuicErrorKind.OperationAborted or QuicErrorKind.IdleTimeout)
             {
@@ -81,7 +81,7 @@ internal sealed class QuicTransport(string name, int maxDatagramSize) : IBenchTr
     private sealed class ClientConnection(QuicEndpoint endpoint, QuicConnection connection) : IBenchClientConnection
     {
         public async Task<Stream> OpenStreamAsync(CancellationToken cancellationToken) =>
-            (await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, cancellationToken)).AsStream();
+            new QuicBulkStream(await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, cancellationToken));
 
         public async ValueTask DisposeAsync()
         {
