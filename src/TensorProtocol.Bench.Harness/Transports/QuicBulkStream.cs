@@ -16,19 +16,30 @@ internal sealed class QuicBulkStream(QuicStream stream) : Stream, IBulkStream
     public async Task SendRepeatedAsync(ReadOnlyMemory<byte> chunk, long bytes, CancellationToken cancellationToken)
     {
         var inFlight = new Queue<Task>();
-        for (long remaining = bytes; remaining > 0;)
+        try
         {
-            int n = (int)Math.Min(chunk.Length, remaining);
-            inFlight.Enqueue(stream.WriteAsync(chunk[..n], cancellationToken).AsTask());
-            remaining -= n;
-            if (inFlight.Count >= WritesInFlight)
+            for (long remaining = bytes; remaining > 0;)
+            {
+                int n = (int)Math.Min(chunk.Length, remaining);
+                inFlight.Enqueue(stream.WriteAsync(chunk[..n], cancellationToken).AsTask());
+                remaining -= n;
+                if (inFlight.Count >= WritesInFlight)
+                {
+                    await inFlight.Dequeue();
+                }
+            }
+            while (inFlight.Count > 0)
             {
                 await inFlight.Dequeue();
             }
         }
-        while (inFlight.Count > 0)
+        finally
         {
-            await inFlight.Dequeue();
+            // After a failure the stream fails the writes still queued: observe them, the first error is what counts.
+            foreach (Task write in inFlight)
+            {
+                await write.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 
