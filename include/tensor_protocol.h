@@ -94,7 +94,7 @@ typedef struct tp_node_options {
     int32_t queue_full_wait;          /* 0: refuse pushes when the queue is full; 1: make the sender wait */
     int32_t max_pooled_connections;
     uint32_t connect_timeout_ms;
-    uint32_t request_timeout_ms;
+    uint32_t request_timeout_ms;      /* a request header must arrive within it, a payload (pushed or pulled) within it + 1 s per MiB; at most a day */
     uint32_t pool_idle_timeout_ms;
     const char *const *allowed_senders; /* NodeIds that may push; NULL = anyone (non-NULL with count 0 = nobody) */
     const char *const *allowed_pullers; /* NodeIds that may pull; NULL = anyone (non-NULL with count 0 = nobody) */

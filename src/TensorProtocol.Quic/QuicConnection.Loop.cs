@@ -331,6 +331,20 @@ public sealed unsafe partial class QuicConnection
         _endpoint.MarkDirty(this);
     }
 
+    /// <summary>
+    /// Gives the peer back connection-level credit for stream data that will never be read (the stream failed or was
+    /// discarded with bytes still buffered). Only the connection's window: the stream's no longer matters.
+    /// </summary>
+    internal void ReturnConnectionCredit(ulong n)
+    {
+        if (n == 0 || _state is not (State.Handshaking or State.Connected))
+        {
+            return;
+        }
+        ngtcp2.ngtcp2_conn_extend_max_offset(Conn, n);
+        _endpoint.MarkDirty(this);
+    }
+
     internal void ShutdownStreamWrite(long id, long errorCode)
     {
         if (_state is State.Handshaking or State.Connected)

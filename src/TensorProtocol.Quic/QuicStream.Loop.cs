@@ -444,11 +444,22 @@ public sealed unsafe partial class QuicStream
 
     private void FailReads(QuicException error)
     {
+        long discarded = 0;
         lock (_storeLock)
         {
             _readError ??= error;
-            _buffered.Clear();
+            if (_bufferedStore is { } store)
+            {
+                discarded = store.Length;
+                store.Clear();
+            }
         }
+        // ngtcp2 returns to the connection's window only the bytes it never handed us. Those it did, unread or read but
+        // not yet credited, are ours to give back, or every discarded stream would shrink the window for good (a
+        // refused push leaves up to a stream window of payload here).
+        ulong owed = _uncredited + (ulong)discarded;
+        _uncredited = 0;
+        _connection.ReturnConnectionCredit(owed);
         if (_readPending)
         {
             EndPendingRead();

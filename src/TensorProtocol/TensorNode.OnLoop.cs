@@ -25,7 +25,7 @@ public sealed partial class TensorNode
     private bool TryServeOnLoop(QuicStream stream, NodeId peer)
     {
         long available = stream.BufferedLength;
-        if (_shutdown.IsCancellationRequested || available > WireFormat.LengthPrefixSize + WireFormat.MaxHeaderLength + InlinePayloadLimit)
+        if (_shutdown.IsCancellationRequested || !stream.CanWrite || available > WireFormat.LengthPrefixSize + WireFormat.MaxHeaderLength + InlinePayloadLimit)
         {
             return false;
         }
@@ -119,22 +119,15 @@ public sealed partial class TensorNode
             stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.NotFound);
             return true;
         }
-        _ = FinishPullAsync(stream, writes, peer);
+        _ = FinishPullAsync(stream, writes, tensor.ByteLength, peer);
         return true;
     }
 
-    private async Task FinishPullAsync(QuicStream stream, Task writes, NodeId peer)
+    private async Task FinishPullAsync(QuicStream stream, Task writes, long bytes, NodeId peer)
     {
         await using (stream.ConfigureAwait(false))
         {
-            try
-            {
-                await writes.ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                Log.StreamFailed(_logger, peer, e.Message);
-            }
+            await AwaitPullTakenAsync(stream, writes, bytes, peer).ConfigureAwait(false);
         }
     }
 

@@ -46,8 +46,12 @@ public sealed partial class TensorNode
         {
             // The peer went away, or we are shutting down.
         }
-        await Task.WhenAll(streams).ConfigureAwait(false);
-        await connection.DisposeAsync().ConfigureAwait(false);
+        finally
+        {
+            // ServeStreamAsync never throws, so this waits for every stream and then always closes the connection.
+            await Task.WhenAll(streams).ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>One operation. Never throws: every failure ends this stream only.</summary>
@@ -57,6 +61,12 @@ public sealed partial class TensorNode
         {
             try
             {
+                if (!stream.CanWrite)
+                {
+                    // No way to answer (the node allows no unidirectional streams; this is a second line).
+                    stream.Abort(QuicAbortDirection.Read, (long)ResponseStatus.BadRequest);
+                    return;
+                }
                 var reader = new FrameReader(stream);
                 // A peer that opens streams and never finishes its header must not hold them (and the memory the
                 // reservation below would take) forever: keep-alives keep its connection from idling out.
@@ -74,6 +84,10 @@ public sealed partial class TensorNode
                 {
                     await ServePushAsync(stream, reader, peer, request, cancellationToken).ConfigureAwait(false);
                 }
+                else if (!await reader.AtEndAsync(headerDeadline.Token).ConfigureAwait(false))
+                {
+                    await RefuseAsync(stream, peer, "pull", request.Name, ResponseStatus.BadRequest, "bytes after the pull request").ConfigureAwait(false);
+                }
                 else
                 {
                     await ServePullAsync(stream, peer, request).ConfigureAwait(false);
@@ -88,6 +102,12 @@ public sealed partial class TensorNode
             catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
             {
                 Log.StreamFailed(_logger, peer, e.Message);
+            }
+            catch (Exception e)
+            {
+                // A defect of ours, not the peer's doing: end this stream only, and say so.
+                stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.InternalError);
+                Log.StreamFailedUnexpectedly(_logger, peer, e);
             }
         }
     }
@@ -126,7 +146,7 @@ public sealed partial class TensorNode
             }
             // The reservation holds budget: a sender that stalls (≈ below 1 MiB/s) loses it instead of keeping it.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            payloadDeadline.CancelAfter(_options.RequestTimeout + TimeSpan.FromSeconds(length / (double)(1 << 20)));
+            payloadDeadline.CancelAfter(TransferDeadline(length));
             if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
@@ -171,7 +191,46 @@ public sealed partial class TensorNode
         }
         byte[] header = new ResponseHeader(ResponseStatus.Ok, tensor: tensor.Metadata).ToFrame();
         // Served without copying: the registered memory is pinned until the puller acknowledged it.
-        await PayloadWriter.Start(stream, header, tensor, progress: null, CancellationToken.None).WhenDone().ConfigureAwait(false);
+        Task writes = PayloadWriter.Start(stream, header, tensor, progress: null, CancellationToken.None).WhenDone();
+        await AwaitPullTakenAsync(stream, writes, tensor.ByteLength, peer).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How long a transfer of <paramref name="bytes"/> may take: <paramref name="requestTimeout"/> plus one
+    /// second per MiB (a peer slower than about 1 MiB/s loses the stream), capped at 30 days so that no size overflows
+    /// a timer.
+    /// </summary>
+    internal static TimeSpan TransferDeadline(TimeSpan requestTimeout, long bytes) =>
+        TimeSpan.FromSeconds(Math.Min(requestTimeout.TotalSeconds + bytes / (double)(1 << 20), TimeSpan.FromDays(30).TotalSeconds));
+
+    private TimeSpan TransferDeadline(long bytes) => TransferDeadline(_options.RequestTimeout, bytes);
+
+    /// <summary>
+    /// Waits until the puller acknowledged the whole answer, but not forever: a puller that stops granting credit would
+    /// otherwise keep the stream, and the registered tensor's memory its writes hold, for as long as keep-alives keep
+    /// its connection up. Past the deadline the stream is reset and the writes end. Never throws.
+    /// </summary>
+    private async Task AwaitPullTakenAsync(QuicStream stream, Task writes, long bytes, NodeId peer)
+    {
+        try
+        {
+            await writes.WaitAsync(TransferDeadline(bytes)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
+            Log.StreamFailed(_logger, peer, "the puller did not take the tensor in time");
+            await writes.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            Log.StreamFailed(_logger, peer, e.Message);
+        }
+        catch (Exception e)
+        {
+            stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.InternalError);
+            Log.StreamFailedUnexpectedly(_logger, peer, e);
+        }
     }
 
     private async Task RefuseAsync(QuicStream stream, NodeId peer, string operation, string name, ResponseStatus status, string reason)

@@ -79,6 +79,9 @@ public sealed partial class TensorNode : IAsyncDisposable
                         KeepAliveInterval = TimeSpan.FromSeconds(15),
                         IdleTimeout = TimeSpan.FromSeconds(60),
                         HandshakeTimeout = _options.ConnectTimeout,
+                        // Every operation is a request and its answer on one bidirectional stream: a peer that opens a
+                        // unidirectional one breaks the stream limit, and QUIC closes its connection.
+                        MaxInboundUnidirectionalStreams = 0,
                     },
                 });
             }

@@ -109,8 +109,9 @@ public sealed record TensorNodeOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long a peer may take to send a request header; a pushed payload gets this plus one second per MiB. A stream
-    /// that misses its deadline is aborted, so a stalled or hostile peer cannot hold queue room or memory.
+    /// How long a peer may take to send a request header; a pushed payload, and a pulled one to be taken, get this plus
+    /// one second per MiB. A stream that misses its deadline is aborted, so a stalled or hostile peer cannot hold queue
+    /// room or memory. At most a day.
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -171,6 +172,10 @@ public sealed record TensorNodeOptions
         if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(PoolIdleTimeout), "Timeouts must be positive.");
+        }
+        if (RequestTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "Must be at most a day.");
         }
     }
 }

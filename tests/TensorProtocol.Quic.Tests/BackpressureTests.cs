@@ -134,4 +134,70 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
             Assert.Equal(expected, Convert.ToHexString(r.Hash));
         });
     }
+
+    [Fact]
+    public async Task DiscardedUnreadData_GoesBackToTheConnectionWindow()
+    {
+        // A 2 MiB connection window that never grows, and eight streams that each fill their 1 MiB stream window and
+        // are then thrown away unread: by the server aborting its reads, by the server disposing the stream, or by
+        // the client resetting it. 8 MiB went through a 2 MiB window, so each discarded MiB must have been given back;
+        // then a last stream still carries its data whole.
+        const int connectionWindow = 2 << 20;
+        QuicConnectionOptions options = SmallWindow with
+        {
+            InitialConnectionReceiveWindow = connectionWindow,
+            MaxConnectionReceiveWindow = connectionWindow,
+        };
+        await using QuicEndpoint server = CreateEndpoint(options);
+        await using QuicEndpoint client = CreateEndpoint(options);
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+
+        byte[] data = RandomBytes(Window, 13);
+        for (int i = 0; i < 8; i++)
+        {
+            QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            Task write = sending.WriteAsync(data, completeWrites: false, Timeout()).AsTask();
+            QuicStream receiving = await s.AcceptInboundStreamAsync(Timeout());
+            await WaitForBufferedAsync(receiving, Window, $"stream {i}");
+            switch (i % 3)
+            {
+                case 0:
+                    receiving.Abort(QuicAbortDirection.Read, 7);
+                    break;
+                case 1:
+                    await receiving.DisposeAsync();
+                    break;
+                default:
+                    sending.Abort(QuicAbortDirection.Write, 9);
+                    break;
+            }
+            // Every byte was acknowledged once it sat in the receiver's buffer, so the write usually succeeded first;
+            // either way it ends.
+            await write.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            Assert.True(write.IsCompleted);
+            await sending.DisposeAsync();
+            await receiving.DisposeAsync();
+        }
+
+        QuicStream last = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        Task lastWrite = last.WriteAsync(data, completeWrites: true, Timeout()).AsTask();
+        QuicStream lastReceived = await s.AcceptInboundStreamAsync(Timeout());
+        (long length, byte[] hash) = await ReadAllHashedAsync(lastReceived, ct: Timeout());
+        await lastWrite.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(data.Length, length);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), Convert.ToHexString(hash));
+    }
+
+    /// <summary>Polls (the only observable) until <paramref name="stream"/> buffered <paramref name="expected"/> bytes, for at most 10 s.</summary>
+    private static async Task WaitForBufferedAsync(QuicStream stream, long expected, string what)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (stream.BufferedLength < expected)
+        {
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"{what}: {stream.BufferedLength} of {expected} bytes arrived in 10 s (connection window not given back?)");
+            await Task.Delay(5);
+        }
+    }
 }

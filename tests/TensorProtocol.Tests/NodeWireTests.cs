@@ -116,6 +116,20 @@ public sealed class NodeWireTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Pull_WithBytesAfterTheRequest_IsRefused_AndAnExactOneIsServed()
+    {
+        await using TensorNode node = await StartNodeAsync();
+        node.Register("w", Floats(4, 2)); // the golden pull frame asks for "w"
+        var (endpoint, connection) = await ConnectRawAsync(node);
+        await using (endpoint)
+        {
+            byte[] pull = Hex.Parse(WireGoldenTests.PullFrame);
+            Assert.Equal(ResponseStatus.BadRequest, await ExchangeAsync(connection, [.. pull, 0]));
+            Assert.Equal(ResponseStatus.Ok, await ExchangeAsync(connection, pull));
+        }
+    }
+
+    [Fact]
     public async Task StalledHeader_IsAbortedAfterTheRequestTimeout()
     {
         await using TensorNode node = await StartNodeAsync(o => o with { RequestTimeout = TimeSpan.FromMilliseconds(300) });

@@ -42,4 +42,18 @@ public sealed class TensorNodeOptionsTests
         // Kept memory never exceeds the receive budget.
         Assert.Equal(1 << 20, new TensorNode(new TensorNodeOptions { ReceiveMemoryBudget = 1 << 20 }).ReceiveBuffers!.Capacity);
     }
+
+    [Fact]
+    public void Validation_RefusesARequestTimeoutAboveADay_AndNoTransferDeadlineOverflows()
+    {
+        Assert.Equal(nameof(TensorNodeOptions.RequestTimeout), // CancelAfter throws beyond ~49 days; a day is plenty
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { RequestTimeout = TimeSpan.FromDays(2) })).ParamName);
+        _ = new TensorNode(new TensorNodeOptions { RequestTimeout = TimeSpan.FromDays(1) });
+
+        // The request timeout plus a second per MiB, capped: a peer announcing the largest payload cannot make a timer throw.
+        Assert.Equal(TimeSpan.FromSeconds(32), TensorNode.TransferDeadline(TimeSpan.FromSeconds(30), 2 << 20));
+        Assert.Equal(TimeSpan.FromDays(30), TensorNode.TransferDeadline(TimeSpan.FromDays(1), long.MaxValue));
+        using var timer = new CancellationTokenSource();
+        timer.CancelAfter(TensorNode.TransferDeadline(TimeSpan.FromDays(1), long.MaxValue));
+    }
 }

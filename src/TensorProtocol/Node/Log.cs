@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "Stream from {Peer} failed: {Reason}")]
     internal static partial void StreamFailed(ILogger logger, NodeId peer, string reason);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Serving a stream from {Peer} failed unexpectedly")]
+    internal static partial void StreamFailedUnexpectedly(ILogger logger, NodeId peer, Exception exception);
 }
