@@ -339,6 +339,28 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task ManyRefusedLargePushes_DoNotStallThePooledConnection()
+    {
+        // Each refused 1 MiB push leaves part of its payload in the receiver's stream buffer before STOP_SENDING
+        // stops it. Those bytes must go back to the connection's flow-control window (64 MiB at most): 100 refusals
+        // would otherwise use it up and leave the pooled connection unable to carry another byte.
+        await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveQueueCapacity = 1 });
+        await using TensorNode sender = await StartNodeAsync();
+        await sender.SendAsync(receiver.Ticket, "first", Floats(4, 1), Timeout());
+        TensorData large = Floats(256 << 10, 2); // 1 MiB
+        for (int i = 0; i < 100; i++)
+        {
+            var full = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(receiver.Ticket, "refused", large, Timeout()));
+            Assert.Equal(TensorErrorKind.QueueFull, full.Kind);
+        }
+        Assert.True(receiver.TryReceive(out _));
+        await sender.SendAsync(receiver.Ticket, "after", large, Timeout());
+        Assert.True(receiver.TryReceive(out ReceivedTensor? after));
+        Assert.Equal("after", after.Name);
+        Assert.Equal(1, sender.PoolSize);
+    }
+
+    [Fact]
     public async Task ReceiveMemoryBudget_RefusesWhatWouldNotFitNow_AsQueueFull()
     {
         await using TensorNode receiver = await StartNodeAsync(o => o with { ReceiveMemoryBudget = 1 << 20 });
