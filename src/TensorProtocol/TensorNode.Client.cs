@@ -64,28 +64,40 @@ public sealed partial class TensorNode
         byte[] header = request.ToFrame();
         long start = Stopwatch.GetTimestamp();
         ProgressReporter? reporter = ProgressReporter.Start(progress, tensor.ByteLength, start, _options.ProgressInterval);
+        PayloadWriter.PayloadWrites? sent = null;
         await WithConnectionAsync(ticket, async (connection, ct) =>
         {
             reporter?.Restart();
-            QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
+            QuicStream stream = await OpenStreamAsync(connection, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 // Header and payload go out back to back; the payload is pinned, not copied.
-                PayloadWriter.PayloadWrites writes = PayloadWriter.Start(stream, header, tensor, reporter, ct);
+                PayloadWriter.PayloadWrites writes = sent = PayloadWriter.Start(stream, header, tensor, reporter, ct);
+                using var answerDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                TimeSpan limit = PushAnswerDeadline(tensor.ByteLength);
+                answerDeadline.CancelAfter(limit);
                 try
                 {
-                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream, FrameReader.AnswerScratchSize), 0, ct).ConfigureAwait(false);
+                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(new FrameReader(stream, FrameReader.AnswerScratchSize), 0, answerDeadline.Token).ConfigureAwait(false);
                     if (response is null)
                     {
+                        stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
                         await Observe(writes.WhenDone()).ConfigureAwait(false);
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent no valid response: {error.Message}");
                     }
                     if (response.Status != ResponseStatus.Ok)
                     {
-                        // A refusal arrives with STOP_SENDING: our unsent payload is abandoned, which is the point.
+                        // The rest of the payload is not wanted. A refusal comes with STOP_SENDING, but do not rely on
+                        // it: a peer that refused and stopped reading without it would hold the payload pinned here.
+                        stream.Abort(QuicAbortDirection.Write, (long)response.Status);
                         await Observe(writes.WhenDone()).ConfigureAwait(false);
                         throw Refusal(ticket.NodeId, "push", name, response);
                     }
+                }
+                catch (OperationCanceledException) when (answerDeadline.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
+                    throw new TensorProtocolException(TensorErrorKind.Timeout, $"{ticket.NodeId} did not answer the push of '{name}' within {limit.TotalSeconds:0.#} s.");
                 }
                 finally
                 {
@@ -96,7 +108,20 @@ public sealed partial class TensorNode
                 }
             }
             return true;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, mayRetry: async () =>
+        {
+            // A payload the peer acknowledged in full reached it: the answer (not the push) was lost, and sending it
+            // again could queue the tensor twice. The caller decides; everything else is retried on a fresh connection.
+            try
+            {
+                await sent!.WhenDone().ConfigureAwait(false);
+                return false;
+            }
+            catch (Exception e) when (e is QuicException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }).ConfigureAwait(false);
         _pool!.RecordTransfer(ticket.NodeId, tensor.ByteLength);
         _metrics!.Sent(tensor.ByteLength, Stopwatch.GetElapsedTime(start));
         reporter?.Complete();
@@ -159,16 +184,21 @@ public sealed partial class TensorNode
         ProgressReporter? reporter = null;
         return await WithConnectionAsync(ticket, async (connection, ct) =>
         {
-            QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, ct).ConfigureAwait(false);
+            QuicStream stream = await OpenStreamAsync(connection, ct).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 // The answer is proof enough that the request arrived: waiting for its acknowledgement first would add
                 // the peer's ACK delay (a lone packet is acknowledged late, and not with the answer) to every pull.
                 ValueTask requestWrite = stream.WriteAsync(header, completeWrites: true, ct);
+                // The answer's header within RequestTimeout, then its payload within RequestTimeout + 1 s per MiB: a
+                // peer that stalls (keep-alives hold its connection up) must not hold this call and its buffer forever.
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                TimeSpan limit = _options.RequestTimeout;
+                deadline.CancelAfter(limit);
                 try
                 {
                     var reader = new FrameReader(stream);
-                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, ct).ConfigureAwait(false);
+                    var (response, error) = await FrameIO.ReadAsync<ResponseHeader>(reader, _options.MaxTensorBytes, deadline.Token).ConfigureAwait(false);
                     if (response is null)
                     {
                         TensorErrorKind kind = error.Status == ResponseStatus.TooLarge ? TensorErrorKind.TooLarge : TensorErrorKind.Protocol;
@@ -184,7 +214,9 @@ public sealed partial class TensorNode
                     reporter ??= ProgressReporter.Start(progress, length, start, _options.ProgressInterval);
                     // Checked against MaxTensorBytes by the decoder before this single allocation.
                     using PayloadBuffer payload = AllocatePayload(length, _options.NativeReceiveThreshold, _receiveBuffers);
-                    if (!await reader.ReadPayloadAsync(payload, reporter, ct).ConfigureAwait(false) || !await reader.AtEndAsync(ct).ConfigureAwait(false))
+                    limit = TransferDeadline(length);
+                    deadline.CancelAfter(limit);
+                    if (!await reader.ReadPayloadAsync(payload, reporter, deadline.Token).ConfigureAwait(false) || !await reader.AtEndAsync(deadline.Token).ConfigureAwait(false))
                     {
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
                     }
@@ -201,12 +233,41 @@ public sealed partial class TensorNode
                     }
                     return tensor;
                 }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
+                    throw new TensorProtocolException(TensorErrorKind.Timeout, $"{ticket.NodeId} did not answer the pull of '{name}' within {limit.TotalSeconds:0.#} s.");
+                }
                 finally
                 {
                     _ = Observe(requestWrite);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How long a push may wait for its answer: the receiver's header and payload deadlines (RequestTimeout, then
+    /// RequestTimeout + 1 s per MiB) plus a queue wait (<see cref="TensorNodeOptions.QueueWaitTimeout"/>), this node's
+    /// own settings standing in for the peer's. A safety net against a peer that never answers, not a tight bound.
+    /// </summary>
+    private TimeSpan PushAnswerDeadline(long bytes) =>
+        TimeSpan.FromSeconds(Math.Min(TransferDeadline(bytes).TotalSeconds + _options.RequestTimeout.TotalSeconds + _options.QueueWaitTimeout.TotalSeconds, TimeSpan.FromDays(30).TotalSeconds));
+
+    /// <summary>
+    /// Opens the operation's stream. A pooled connection closed under the operation (another one found it dead, or
+    /// the node is shutting down) is a connection failure, not an <see cref="ObjectDisposedException"/> for the caller.
+    /// </summary>
+    private static async ValueTask<QuicStream> OpenStreamAsync(QuicConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw new QuicException(QuicErrorKind.ConnectionAborted, "The connection was closed.", innerException: e);
+        }
     }
 
     /// <summary>Allocates a payload destination; memory refused by the system is this node's failure, not the peer's.</summary>
@@ -227,17 +288,16 @@ public sealed partial class TensorNode
     /// out dead (it was reused, and failed before the peer answered) is dropped and the operation retried once on a
     /// fresh one; every other failure maps to a <see cref="TensorProtocolException"/>.
     /// </summary>
-    private async Task<T> WithConnectionAsync<T>(NodeTicket ticket, Func<QuicConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    private async Task<T> WithConnectionAsync<T>(NodeTicket ticket, Func<QuicConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, Func<ValueTask<bool>>? mayRetry = null)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         CancellationToken ct = linked.Token;
         for (int attempt = 0; ; attempt++)
         {
-            QuicConnection connection;
-            bool reused;
+            ConnectionPool.Lease lease;
             try
             {
-                (connection, reused) = await _pool!.GetAsync(ticket, ct).ConfigureAwait(false);
+                lease = await _pool!.GetAsync(ticket, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
             {
@@ -247,26 +307,32 @@ public sealed partial class TensorNode
             {
                 throw ShutDownError();
             }
-            try
+            // Held for the whole operation: the pool closes no connection for idleness or size while it is in use.
+            using (lease)
             {
-                return await operation(connection, ct).ConfigureAwait(false);
-            }
-            catch (QuicException e) when (e.Scope == QuicErrorScope.Connection || connection.IsClosed)
-            {
-                _pool.Invalidate(ticket.NodeId, connection);
-                if (reused && attempt == 0 && !_shutdown.IsCancellationRequested && e.Kind != QuicErrorKind.OperationAborted)
+                QuicConnection connection = lease.Connection;
+                try
                 {
-                    continue; // the pooled connection had died (idle timeout, peer restart): redial once
+                    return await operation(connection, ct).ConfigureAwait(false);
                 }
-                throw MapConnectionError(ticket.NodeId, e);
-            }
-            catch (QuicException e)
-            {
-                throw new TensorProtocolException(TensorErrorKind.Connection, $"The operation with {ticket.NodeId} failed: {e.Message}", e);
-            }
-            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw ShutDownError();
+                catch (QuicException e) when (e.Scope == QuicErrorScope.Connection || connection.IsClosed)
+                {
+                    _pool.Invalidate(ticket.NodeId, connection);
+                    if (lease.Reused && attempt == 0 && !_shutdown.IsCancellationRequested && e.Kind != QuicErrorKind.OperationAborted
+                        && (mayRetry is null || await mayRetry().ConfigureAwait(false)))
+                    {
+                        continue; // the pooled connection had died (idle timeout, peer restart): redial once
+                    }
+                    throw MapConnectionError(ticket.NodeId, e);
+                }
+                catch (QuicException e)
+                {
+                    throw new TensorProtocolException(TensorErrorKind.Connection, $"The operation with {ticket.NodeId} failed: {e.Message}", e);
+                }
+                catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw ShutDownError();
+                }
             }
         }
     }

@@ -8,7 +8,8 @@ namespace TensorProtocol.Node;
 /// <summary>
 /// One outgoing connection per peer, reused across pushes and pulls. Concurrent first uses of a peer share one dial;
 /// a failed dial is forgotten (the next use dials again); idle connections close after a while, and past the size
-/// limit the least recently used one is closed.
+/// limit the least recently used idle one is closed. A connection in use (an operation holds a <see cref="Lease"/> on
+/// it, or is waiting for its dial) is never closed for idleness or size: the limit is exceeded until it is released.
 /// </summary>
 internal sealed class ConnectionPool : IAsyncDisposable
 {
@@ -21,12 +22,42 @@ internal sealed class ConnectionPool : IAsyncDisposable
     private readonly Task _sweeper;
     private long _dials;
 
-    private sealed class Entry(Task<QuicConnection> connection)
+    internal sealed class Entry(Task<QuicConnection> connection)
     {
         public readonly Task<QuicConnection> Connection = connection;
         public long LastUsed = Stopwatch.GetTimestamp();
         public long Bytes;
         public long Tensors;
+        public int Leases; // operations using the connection or waiting for its dial; under _lock
+    }
+
+    /// <summary>An operation's use of a pooled connection; disposing it marks the connection idle again.</summary>
+    internal sealed class Lease : IDisposable
+    {
+        private readonly ConnectionPool _pool;
+        private readonly Entry _entry;
+        private int _released;
+
+        internal Lease(ConnectionPool pool, Entry entry, QuicConnection connection, bool reused)
+        {
+            _pool = pool;
+            _entry = entry;
+            Connection = connection;
+            Reused = reused;
+        }
+
+        public QuicConnection Connection { get; }
+
+        /// <summary>Whether an earlier operation already used this connection (so it may have died meanwhile).</summary>
+        public bool Reused { get; }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                _pool.Release(_entry);
+            }
+        }
     }
 
     internal ConnectionPool(QuicEndpoint endpoint, TensorNodeOptions options, NodeMetrics metrics)
@@ -51,8 +82,11 @@ internal sealed class ConnectionPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Returns the pooled connection to the ticket's node, dialing it if needed.</summary>
-    internal async ValueTask<(QuicConnection Connection, bool Reused)> GetAsync(NodeTicket ticket, CancellationToken cancellationToken)
+    /// <summary>
+    /// Returns a lease on the pooled connection to the ticket's node, dialing it if needed. Dispose the lease when the
+    /// operation ends.
+    /// </summary>
+    internal async ValueTask<Lease> GetAsync(NodeTicket ticket, CancellationToken cancellationToken)
     {
         Entry entry;
         bool reused;
@@ -73,6 +107,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 evicted = EvictOverflow();
             }
             entry.LastUsed = Stopwatch.GetTimestamp();
+            entry.Leases++;
         }
         if (evicted is not null)
         {
@@ -81,12 +116,33 @@ internal sealed class ConnectionPool : IAsyncDisposable
         try
         {
             QuicConnection connection = await entry.Connection.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return (connection, reused);
+            return new Lease(this, entry, connection, reused);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
+            Release(entry);
             Forget(ticket.NodeId, entry);
             throw;
+        }
+        catch
+        {
+            Release(entry);
+            throw;
+        }
+    }
+
+    private void Release(Entry entry)
+    {
+        List<QuicConnection>? evicted;
+        lock (_lock)
+        {
+            entry.Leases--;
+            entry.LastUsed = Stopwatch.GetTimestamp();
+            evicted = EvictOverflow(); // the limit may have been exceeded while every connection was busy
+        }
+        if (evicted is not null)
+        {
+            _ = CloseAllAsync(evicted);
         }
     }
 
@@ -141,7 +197,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
     {
         Interlocked.Increment(ref _dials);
         QuicPublicKey key = ticket.NodeId.PublicKey;
-        Exception? last = null;
+        QuicException? last = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         deadline.CancelAfter(_options.ConnectTimeout);
         foreach (var address in ticket.GetAddresses())
@@ -156,9 +212,10 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 _metrics.ConnectionOpened();
                 return connection;
             }
-            catch (QuicException e) when (e.Kind is QuicErrorKind.ConnectionRefused or QuicErrorKind.Timeout)
+            catch (QuicException e)
             {
-                last = e; // try the next address
+                // Refused, timed out, or another node (or protocol) at that address: try the next one.
+                last = e;
             }
             catch (OperationCanceledException e) when (!_stop.IsCancellationRequested)
             {
@@ -166,7 +223,13 @@ internal sealed class ConnectionPool : IAsyncDisposable
             }
         }
         string why = last?.Message ?? $"none of its {ticket.AddressCount} addresses is reachable from {_endpoint.LocalEndPoint}";
-        throw new TensorProtocolException(TensorErrorKind.Connection, $"Could not connect to {ticket.NodeId}: {why}", last);
+        TensorErrorKind kind = last?.Kind switch
+        {
+            QuicErrorKind.Timeout or QuicErrorKind.IdleTimeout => TensorErrorKind.Timeout,
+            QuicErrorKind.AlpnMismatch or QuicErrorKind.ProtocolViolation => TensorErrorKind.Protocol,
+            _ => TensorErrorKind.Connection,
+        };
+        throw new TensorProtocolException(kind, $"Could not connect to {ticket.NodeId}: {why}", last);
     }
 
     /// <summary>Whether this node's socket can send to <paramref name="address"/> at all (address family, loopback).</summary>
@@ -198,18 +261,29 @@ internal sealed class ConnectionPool : IAsyncDisposable
         }
     }
 
-    // Under _lock.
+    // Under _lock. Only idle connections go: one in use (or still dialing for someone) stays, over the limit if need be.
     private List<QuicConnection>? EvictOverflow()
     {
         List<QuicConnection>? evicted = null;
         while (_entries.Count > _options.MaxPooledConnections)
         {
-            var oldest = _entries.MinBy(e => e.Value.LastUsed);
-            _entries.Remove(oldest.Key);
-            _metrics.ConnectionEvicted();
-            if (oldest.Value.Connection.IsCompletedSuccessfully)
+            KeyValuePair<NodeId, Entry>? oldest = null;
+            foreach (KeyValuePair<NodeId, Entry> candidate in _entries)
             {
-                (evicted ??= []).Add(oldest.Value.Connection.Result);
+                if (candidate.Value.Leases == 0 && candidate.Value.Connection.IsCompleted && (oldest is null || candidate.Value.LastUsed < oldest.Value.Value.LastUsed))
+                {
+                    oldest = candidate;
+                }
+            }
+            if (oldest is not { } victim)
+            {
+                break;
+            }
+            _entries.Remove(victim.Key);
+            _metrics.ConnectionEvicted();
+            if (victim.Value.Connection.IsCompletedSuccessfully)
+            {
+                (evicted ??= []).Add(victim.Value.Connection.Result);
             }
         }
         return evicted;
@@ -228,7 +302,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 {
                     foreach (var (peer, entry) in _entries.ToArray())
                     {
-                        if (IsDead(entry) || (entry.Connection.IsCompleted && Stopwatch.GetElapsedTime(entry.LastUsed) > _options.PoolIdleTimeout))
+                        if (IsDead(entry) || (entry.Leases == 0 && entry.Connection.IsCompleted && Stopwatch.GetElapsedTime(entry.LastUsed) > _options.PoolIdleTimeout))
                         {
                             _entries.Remove(peer);
                             _metrics.ConnectionEvicted();
