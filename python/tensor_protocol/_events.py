@@ -119,20 +119,29 @@ class EventQueue:
             if _ffi.lib.tp_queue_poll(self.handle, events, _BATCH, self._count_ref) != _ffi.TP_OK:
                 return
             count = self._count.value
+            # The batch left the native queue: every event in it is dispatched even if one raises (a Ctrl-C in the
+            # middle, a failing waiter), or its waiter would never settle and its tensor or loan would leak.
+            failure = None
             for i in range(count):
-                event = events[i]
-                key = event.user_data
-                if event.kind == _RELEASE:
-                    self.take_back(key)
-                    continue
-                status = event.status
-                error = event.error if status != _OK else None
-                outcome = (status, error.decode("utf-8", "replace") if error else None, event.tensor or 0)
-                settle = waiters.pop(key, None)
-                if settle is not None:
-                    settle(outcome)
-                elif outcome[2]:
-                    _ffi.lib.tp_tensor_free(outcome[2])
+                try:
+                    event = events[i]
+                    key = event.user_data
+                    if event.kind == _RELEASE:
+                        self.take_back(key)
+                        continue
+                    status = event.status
+                    error = event.error if status != _OK else None
+                    outcome = (status, error.decode("utf-8", "replace") if error else None, event.tensor or 0)
+                    settle = waiters.pop(key, None)
+                    if settle is not None:
+                        settle(outcome)
+                    elif outcome[2]:
+                        _ffi.lib.tp_tensor_free(outcome[2])
+                except BaseException as e:  # noqa: BLE001 - re-raised after the batch
+                    if failure is None:
+                        failure = e
+            if failure is not None:
+                raise failure
             if count < _BATCH:
                 break
         # The reader stays registered while idle: adding and removing it per operation would cost more than the

@@ -162,6 +162,7 @@ class TensorNode:
         self._handle = handle.value
         self._events = EventQueue(self._handle)
         self._stash: collections.deque[ReceivedTensor] = collections.deque()  # arrived for a cancelled wait
+        self._receivers: list = []  # (future, Cancel) of asyncio waits for a tensor now pending
         self._registered: dict[str, int] = {}
         self._closed = False
         _live_nodes.add(self)
@@ -348,21 +349,46 @@ class TensorNode:
         if not tensor:
             return
         if keep:
-            self._stash.append(from_native(tensor))
+            self._stash_late(from_native(tensor))
         else:
             _ffi.lib.tp_tensor_free(tensor)
 
+    def _stash_late(self, tensor: ReceivedTensor) -> None:
+        """Keeps a tensor whose wait was given up. A wait that is pending now may already have started its own native
+        receive, which would then wait for the next tensor with this one in the stash: offer it to those waits (on
+        their loops; any thread may call this)."""
+        self._stash.append(tensor)
+        for future, cancel in list(self._receivers):
+            try:
+                future.get_loop().call_soon_threadsafe(self._offer_stash, future, cancel)
+            except RuntimeError:  # that loop is closed
+                pass
+
+    def _offer_stash(self, future: asyncio.Future, cancel: Cancel) -> None:
+        if future.done() or not self._stash:
+            return
+        future.set_result(self._stash.popleft())
+        cancel.trigger()  # its own receive is not needed any more; a tensor it still catches comes back here
+
     def _settle(self, future: asyncio.Future, outcome, keep_late: bool) -> None:
         status, message, tensor = outcome
-        try:
-            if future.done():  # the awaiting task was cancelled
-                self._keep_or_free(tensor, keep_late)
-            elif status == _ffi.TP_OK:
-                future.set_result(from_native(tensor) if tensor else None)
-            else:
-                future.set_exception(error_for(status, message or ""))
-        except RuntimeError:  # the future's loop is closed: nobody will ever look
+        if future.done() or future.get_loop().is_closed():  # the awaiting task was cancelled, or nobody will look
             self._keep_or_free(tensor, keep_late)
+            return
+        if status != _ffi.TP_OK:
+            try:
+                future.set_exception(error_for(status, message or ""))
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+            return
+        # From here the handle has exactly one owner, this object: never free it separately.
+        result = from_native(tensor) if tensor else None
+        try:
+            future.set_result(result)
+        except RuntimeError:
+            # The loop closed meanwhile: set_result stored the result, then failed to schedule the callbacks.
+            if keep_late and result is not None:
+                self._stash_late(result)
 
     async def _await(self, start: Callable[[int, int, bool], int], keep_late: bool = False):
         loop = asyncio.get_running_loop()
@@ -381,17 +407,27 @@ class TensorNode:
             key = waiters.add(waiter)
             discard = waiters.discard
         cancel = Cancel()
+        receiver = (future, cancel)
         try:
             status = start(cancel.handle, key, queued)
             if status < 0:
                 discard(key)
                 check(status)
+            if keep_late:
+                self._receivers.append(receiver)
             try:
                 return await future
             except asyncio.CancelledError:
                 cancel.trigger()  # the native operation ends promptly; a late tensor goes to the stash
+                if keep_late and future.done() and not future.cancelled() and future.exception() is None:
+                    # The outcome came just before the cancellation reached this task: keep it, do not drop it.
+                    arrived = future.result()
+                    if arrived is not None:
+                        self._stash_late(arrived)
                 raise
         finally:
+            if keep_late and receiver in self._receivers:
+                self._receivers.remove(receiver)
             cancel.free()
 
     def _block(self, start: Callable[[int, int, bool], int], timeout: float | None = None, keep_late: bool = False):
@@ -429,6 +465,16 @@ class TensorNode:
                             break
                         slice_ms = min(slice_ms, int(left * 1000) + 1)
                     wait(slice_ms)
+                    if keep_late and self._stash and pending.outcome is None:
+                        # A tensor for an earlier, given-up wait came in (the drain just kept it): it is the next one.
+                        try:
+                            early = self._stash.popleft()
+                        except IndexError:
+                            continue
+                        if pending.abandon():
+                            cancel.trigger()
+                            return early
+                        self._stash.appendleft(early)  # our own outcome came too: take that now, this one next
             except BaseException:
                 # Interrupted (Ctrl-C): cancel, and keep (or free) the outcome whenever it comes — never lose it.
                 if pending.abandon():

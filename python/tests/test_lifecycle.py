@@ -58,6 +58,43 @@ def test_waits_racing_with_arrivals_never_drop_a_tensor(nodes):
     run(scenario())
 
 
+def test_a_wait_that_gives_up_as_its_tensor_arrives_hands_it_to_the_next_wait(nodes):
+    sender, receiver = nodes(), nodes()
+
+    async def scenario():
+        first = asyncio.create_task(receiver.wait_for_tensor())
+        await asyncio.sleep(0.01)  # its native receive is pending
+        # Blocking this loop's thread: the first wait's receive takes the tensor, and its outcome waits in the queue.
+        sender.blocking.send_tensor_direct(receiver.ticket, "x", np.arange(4))
+        first.cancel()  # given up before the outcome is seen...
+        second = asyncio.create_task(receiver.wait_for_tensor())  # ...and a new wait starts a receive of its own
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        got = await asyncio.wait_for(second, 10)  # gets the tensor the first one caught, instead of waiting for another
+        assert got.name == "x"
+        assert await receiver.receive_tensor() is None
+
+    run(scenario())
+
+
+def test_a_wait_left_pending_on_a_closed_loop_keeps_its_tensor_exactly_once(nodes):
+    sender, receiver = nodes(), nodes()
+    loop = asyncio.new_event_loop()
+    abandoned = loop.create_task(receiver.wait_for_tensor())
+    loop.run_until_complete(asyncio.sleep(0.01))  # the wait now waits on a native receive, watched by this loop
+    loop.close()  # closed with the wait still pending (never cancelled)
+    sender.blocking.send_tensor_direct(receiver.ticket, "x", np.arange(8))
+    # The abandoned wait's receive takes the tensor; it must reach the next wait once, with one owner.
+    got = receiver.blocking.wait_for_tensor(timeout=30)
+    assert got is not None and got.name == "x"
+    assert np.array_equal(got.to_numpy(), np.arange(8))
+    assert receiver.blocking.receive_tensor() is None
+    del got, abandoned
+    gc.collect()  # two owners of one native handle would free it twice here
+    sender.blocking.send_tensor_direct(receiver.ticket, "y", np.arange(8))
+    assert receiver.blocking.wait_for_tensor(timeout=30).name == "y"
+
+
 def test_wait_with_timeout_returns_none(nodes):
     receiver = nodes()
     assert run(receiver.wait_for_tensor(timeout=0.05)) is None
