@@ -222,20 +222,44 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         await _stopped.Task.ConfigureAwait(false);
     }
 
+    // One thread at a time runs what is posted after the stop; the others only queue it (see DrainAfterStop).
+    private int _drainingAfterStop;
+
+    /// <summary>Called before each piece of work that runs after the stop (tests: to post from another thread then).</summary>
+    internal Action? BeforeWorkAfterStopForTests;
+
+    /// <summary>
+    /// Runs work posted after the loop stopped, serialized, on whichever thread posted it. No lock is held while work
+    /// runs: a completion may wait for a cancellation callback that is itself posting here (disposing a token
+    /// registration waits for its running callback), and that post must not block. A post that finds another thread
+    /// draining leaves its work to that thread.
+    /// </summary>
     private void DrainAfterStop()
     {
-        lock (_work)
+        while (Interlocked.CompareExchange(ref _drainingAfterStop, 1, 0) == 0)
         {
-            while (_work.TryDequeue(out Action? work))
+            try
             {
-                try
+                while (_work.TryDequeue(out Action? work))
                 {
-                    work();
+                    BeforeWorkAfterStopForTests?.Invoke();
+                    try
+                    {
+                        work();
+                    }
+                    catch (Exception e) when (e is ObjectDisposedException or QuicException or InvalidOperationException)
+                    {
+                        // The operation's own completion already carries the error.
+                    }
                 }
-                catch (Exception e) when (e is ObjectDisposedException or QuicException or InvalidOperationException)
-                {
-                    // The operation's own completion already carries the error.
-                }
+            }
+            finally
+            {
+                Volatile.Write(ref _drainingAfterStop, 0);
+            }
+            if (_work.IsEmpty)
+            {
+                return; // else: queued after our last look, by a thread that saw us draining; take it
             }
         }
     }

@@ -516,7 +516,10 @@ public sealed unsafe partial class QuicStream
         }
     }
 
-    /// <summary>The connection ended: fail everything and unpin.</summary>
+    /// <summary>
+    /// The connection ended: fail every write and unpin. Data that arrived in full (FIN included) stays readable, as
+    /// when only the stream closes: the peer saw it acknowledged, so it counts as delivered.
+    /// </summary>
     internal void OnConnectionTerminated(QuicException error)
     {
         Closed = true;
@@ -524,6 +527,14 @@ public sealed unsafe partial class QuicStream
         _writeClosed = true;
         _writeError ??= error;
         FailWrites(error, release: true);
-        FailReads(_readError ?? error);
+        if (!_finReceived || _readError is not null)
+        {
+            FailReads(_readError ?? error);
+        }
+        else if (_readPending && _buffered.Length == 0)
+        {
+            EndPendingRead();
+            _readSource.TrySetResult(_readFilled);
+        }
     }
 }

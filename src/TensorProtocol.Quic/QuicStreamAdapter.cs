@@ -101,11 +101,15 @@ internal sealed class QuicStreamAdapter : Stream
                 await DrainAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (QuicException)
+        catch (Exception e) when (e is QuicException or OperationCanceledException)
         {
-            // The peer or the connection ended the stream first; nothing left to flush.
+            // The peer or the connection ended the stream first, or a write was cancelled: nothing left to flush.
         }
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        finally
+        {
+            // Whatever happened above, the stream itself goes (FIN or STOP_SENDING, its credit back to the peer).
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
         await base.DisposeAsync().ConfigureAwait(false);
     }
 

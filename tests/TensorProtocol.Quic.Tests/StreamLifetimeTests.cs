@@ -297,4 +297,102 @@ public sealed class StreamLifetimeTests(ITestOutputHelper output) : QuicTestBase
         Assert.Equal("still here", System.Text.Encoding.ASCII.GetString(buffer, 0, 10));
         Assert.Equal(0, await accepted.ReadAsync(buffer, Timeout()));
     }
+
+    [Fact]
+    public async Task DataThatArrivedWithFin_StaysReadable_AfterThePeerClosesTheConnection()
+    {
+        // The peer writes with FIN, sees it all acknowledged, and closes the connection: for it the data was delivered.
+        // Our side had not read it yet (and our write side was still open, so the stream itself had not closed).
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+
+        byte[] data = RandomBytes(100_000, 21);
+        QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await sending.WriteAsync(data, completeWrites: true, Timeout()); // completes once acknowledged
+        QuicStream receiving = await s.AcceptInboundStreamAsync(Timeout());
+        await c.CloseAsync(5, "done");
+        var clock = Stopwatch.StartNew();
+        while (!s.IsClosed)
+        {
+            Assert.True(clock.Elapsed < FailureBound, "the close never arrived");
+            await Task.Delay(5);
+        }
+
+        (long length, byte[] hash) = await ReadAllHashedAsync(receiving, ct: Timeout());
+        Assert.Equal(data.Length, length);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)), Convert.ToHexString(hash));
+        // Writing is over, though.
+        await Assert.ThrowsAsync<QuicException>(async () => await receiving.WriteAsync(new byte[1], Timeout()));
+    }
+
+    [Fact]
+    public async Task AdapterDisposal_AfterACancelledWrite_StillDisposesTheStream()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+
+        QuicStream quic = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        Stream adapter = quic.AsStream();
+        using var cts = new CancellationTokenSource();
+        // 2 MiB to a peer that does not read: beyond its 1 MiB stream window, so the write stays unacknowledged until
+        // cancelled (and below the adapter's 4 MiB of buffered writes, so WriteAsync itself returns at once).
+        await adapter.WriteAsync(RandomBytes(2 << 20, 22), cts.Token);
+        QuicStream receiving = await s.AcceptInboundStreamAsync(Timeout());
+        cts.Cancel();
+        await adapter.DisposeAsync().AsTask().WaitAsync(FailureBound); // must neither throw nor hang
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await quic.WriteAsync(new byte[1], Timeout()));
+        // The peer learns the stream is over: its reads end (reset or FIN) instead of waiting forever.
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            var sink = new byte[1 << 20];
+            while (await receiving.ReadAsync(sink, Timeout()) > 0)
+            {
+            }
+            throw new EndOfStreamException("FIN");
+        }).WaitAsync(FailureBound);
+    }
+
+    [Fact]
+    public async Task WriteCancelledWhileItsPostRunsAfterTheEndpointStopped_DoesNotDeadlock()
+    {
+        // After the loop stops, posted work runs on the posting thread. The write's post runs there; just then its
+        // token is cancelled on another thread, whose callback posts too. The write's completion disposes the token
+        // registration, which waits for that callback: the callback's post must not wait for the first thread.
+        QuicEndpoint server = CreateEndpoint();
+        QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await s.DisposeAsync();
+        await server.DisposeAsync();
+        await client.DisposeAsync(); // the client's loop is gone: posts now run on the caller
+
+        using var cts = new CancellationTokenSource();
+        Task? cancelling = null;
+        client.BeforeWorkAfterStopForTests = () =>
+        {
+            client.BeforeWorkAfterStopForTests = null;
+            cancelling = Task.Run(cts.Cancel);
+            cancelling.Wait(TimeSpan.FromSeconds(2)); // a post that waited for this thread would still be blocked here
+        };
+        Task write = Task.Run(async () =>
+        {
+            try
+            {
+                await stream.WriteAsync(new byte[16], cts.Token);
+            }
+            catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        });
+        await write.WaitAsync(FailureBound);
+        Assert.NotNull(cancelling);
+        await cancelling.WaitAsync(FailureBound);
+        await c.DisposeAsync();
+    }
 }
