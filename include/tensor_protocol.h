@@ -177,7 +177,9 @@ int32_t tp_node_unregister(tp_node *node, const char *name, int32_t *removed /* 
 int32_t tp_node_try_receive(tp_node *node, tp_tensor **tensor);
 /* Wait for the next received tensor; the completion gets it. */
 int32_t tp_node_receive(tp_node *node, tp_cancel *cancel, tp_completion_fn done, void *done_data);
-/* Close every connection and fail pending operations with TP_ERR_SHUTDOWN; blocks until done; idempotent. */
+/* Close every connection and fail pending operations with TP_ERR_SHUTDOWN; idempotent. Blocks until done: every
+ * pending operation of the node has reported (callback run, or event queued) and every release callback of memory
+ * lent to it has run (waiting at most 5 s for them), so none comes after it returns. */
 int32_t tp_node_shutdown(tp_node *node);
 /* Shut down if needed and free the handle. NULL is ignored. */
 void tp_node_free(tp_node *node);

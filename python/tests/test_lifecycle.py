@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -242,6 +243,31 @@ def test_lent_memory_is_released_after_sends_and_unregister(nodes):
     sender.shutdown()  # every send and serve is over: the releases are queued on library threads
     assert _buffers.loans.wait_until(before, timeout=30)
     array.extend(b"x")  # a bytearray with a live buffer export cannot be resized: this proves none is left
+
+
+def test_shutdown_returns_only_after_every_release_and_report(nodes):
+    # At interpreter exit (atexit shuts nodes down) a release callback or an operation's report arriving after
+    # shutdown() returned would call into a finalizing interpreter from a library thread.
+    sender, receiver = nodes(), nodes()
+    before = len(_buffers.loans)
+    array = bytearray(1 << 20)
+    sender.register_tensor("served", tp.TensorData(array, [1 << 20], "uint8", False))
+    receiver.blocking.request_tensor(sender.ticket, "served")
+    reports = []
+    thread = threading.Thread(target=lambda: reports.append(_wait_or_error(sender)))
+    thread.start()  # the wait is pending at the shutdown, or starts after it: a ShutdownError either way
+    sender.shutdown()
+    assert len(_buffers.loans) == before  # released before shutdown() returned, without waiting
+    thread.join(10)
+    assert reports and isinstance(reports[0], tp.ShutdownError)
+    array.extend(b"x")
+
+
+def _wait_or_error(node):
+    try:
+        return node.blocking.wait_for_tensor(timeout=30)
+    except tp.TensorProtocolError as e:
+        return e
 
 
 def test_memory_refused_by_the_library_is_not_leaked(nodes):

@@ -12,6 +12,9 @@ internal sealed class NodeHandle
     /// <summary>Where operations started without a callback report (<c>tp_node_set_queue</c>).</summary>
     public CompletionQueue? Queue { get; set; }
 
+    /// <summary>Operations not yet reported and release callbacks not yet run (waited for by <see cref="Shutdown"/>).</summary>
+    public PendingCallbacks Pending { get; } = new();
+
     public void Register(string name, TensorData tensor)
     {
         TensorData? previous;
@@ -52,5 +55,8 @@ internal sealed class NodeHandle
         {
             tensor.Dispose();
         }
+        // The shutdown failed every operation and closed every connection, so their reports and the releases of lent
+        // memory follow within moments, on pool threads: wait for them (bounded), so none comes after this returns.
+        Pending.WaitIdle(TimeSpan.FromSeconds(5));
     }
 }

@@ -6,7 +6,7 @@ namespace TensorProtocol.Native;
 /// </summary>
 internal static class Operations
 {
-    public static async Task SendAsync(TensorNode node, NodeTicket peer, string name, TensorData tensor, CancellationToken cancellationToken, Completion completion)
+    public static async Task SendAsync(TensorNode node, NodeTicket peer, string name, TensorData tensor, CancellationToken cancellationToken, Completion completion, PendingCallbacks pending)
     {
         Exception? failure = null;
         try
@@ -25,10 +25,10 @@ internal static class Operations
             // caller's release is announced once it lets go.
             tensor.Dispose();
         }
-        Complete(completion, failure, 0);
+        Complete(completion, failure, 0, pending);
     }
 
-    public static async Task RequestAsync(TensorNode node, NodeTicket peer, string name, CancellationToken cancellationToken, Completion completion)
+    public static async Task RequestAsync(TensorNode node, NodeTicket peer, string name, CancellationToken cancellationToken, Completion completion, PendingCallbacks pending)
     {
         nint result = 0;
         Exception? failure = null;
@@ -41,10 +41,10 @@ internal static class Operations
         {
             failure = e;
         }
-        Complete(completion, failure, result);
+        Complete(completion, failure, result, pending);
     }
 
-    public static async Task ReceiveAsync(TensorNode node, CancellationToken cancellationToken, Completion completion)
+    public static async Task ReceiveAsync(TensorNode node, CancellationToken cancellationToken, Completion completion, PendingCallbacks pending)
     {
         nint result = 0;
         Exception? failure = null;
@@ -57,12 +57,13 @@ internal static class Operations
         {
             failure = e;
         }
-        Complete(completion, failure, result);
+        Complete(completion, failure, result, pending);
     }
 
     /// <summary>Runs the caller's completion; whatever happens, nothing escapes into the thread pool.</summary>
-    private static void Complete(Completion completion, Exception? failure, nint tensor)
+    private static void Complete(Completion completion, Exception? failure, nint tensor, PendingCallbacks pending)
     {
+        using var _ = new Exit(pending);
         try
         {
             if (failure is null)
@@ -102,5 +103,11 @@ internal static class Operations
             await Task.Yield();
         }
         return await operation.ConfigureAwait(false);
+    }
+
+    /// <summary>Marks the operation reported once its completion has run (or failed to).</summary>
+    private readonly struct Exit(PendingCallbacks pending) : IDisposable
+    {
+        public void Dispose() => pending.Exit();
     }
 }

@@ -11,9 +11,11 @@ internal readonly unsafe struct ReleaseTarget
     private readonly delegate* unmanaged[Cdecl]<nint, void> _function;
     private readonly nint _data;
     private readonly CompletionQueue? _queue;
+    private readonly PendingCallbacks? _pending;
 
-    public ReleaseTarget(delegate* unmanaged[Cdecl]<nint, void> function, nint data, CompletionQueue? queue)
+    public ReleaseTarget(delegate* unmanaged[Cdecl]<nint, void> function, nint data, CompletionQueue? queue, PendingCallbacks? pending = null)
     {
+        _pending = pending;
         if (function is null && data != 0 && queue is null)
         {
             throw new ArgumentException("release is NULL and release_data is set, but the node has no completion queue to announce the release on.", "release");
@@ -32,8 +34,20 @@ internal readonly unsafe struct ReleaseTarget
         }
         else if (_function is not null)
         {
-            // A release callback may block (ctypes takes the GIL), so it never runs on the QUIC loop thread.
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state._function(state._data), this, preferLocal: false);
+            // A release callback may block (ctypes takes the GIL), so it never runs on the QUIC loop thread. Counted
+            // until it returned, so that shutting the node down waits for it.
+            _pending?.Enter();
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                try
+                {
+                    state._function(state._data);
+                }
+                finally
+                {
+                    state._pending?.Exit();
+                }
+            }, this, preferLocal: false);
         }
     }
 }

@@ -97,9 +97,10 @@ internal static unsafe partial class Exports
             NodeTicket peer = ReadTicket(ticket);
             string tensorName = RequireName(name);
             CancellationToken token = TokenOf(cancel);
-            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemoryOwner owner);
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue, handle.Pending), out LentMemoryOwner owner);
             owner.Arm(); // from here on the operation runs and the release will be announced
-            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, token, completion);
+            handle.Pending.Enter();
+            _ = Operations.SendAsync(handle.Node, peer, tensorName, data, token, completion, handle.Pending);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -119,7 +120,8 @@ internal static unsafe partial class Exports
             Completion completion = CompletionFor(done, doneData, handle);
             NodeTicket peer = ReadTicket(ticket);
             string tensorName = RequireName(name);
-            _ = Operations.RequestAsync(handle.Node, peer, tensorName, TokenOf(cancel), completion);
+            handle.Pending.Enter();
+            _ = Operations.RequestAsync(handle.Node, peer, tensorName, TokenOf(cancel), completion, handle.Pending);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
@@ -135,7 +137,7 @@ internal static unsafe partial class Exports
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
             string tensorName = RequireName(name);
-            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue), out LentMemoryOwner owner);
+            TensorData data = TensorViews.ToTensor(tensor, new ReleaseTarget(release, releaseData, handle.Queue, handle.Pending), out LentMemoryOwner owner);
             owner.Arm(); // before registering: a concurrent unregister may dispose it at once, and must announce
             try
             {
@@ -204,7 +206,8 @@ internal static unsafe partial class Exports
         {
             NodeHandle handle = Handles.Get<NodeHandle>(node, nameof(node));
             Completion completion = CompletionFor(done, doneData, handle);
-            _ = Operations.ReceiveAsync(handle.Node, TokenOf(cancel), completion);
+            handle.Pending.Enter();
+            _ = Operations.ReceiveAsync(handle.Node, TokenOf(cancel), completion, handle.Pending);
             return (int)tp_status.TP_OK;
         }
         catch (Exception e)
