@@ -15,6 +15,13 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         MaxStreamReceiveWindow = Window,
     };
 
+    /// <summary>1 MiB stream windows, and a connection window of <paramref name="bytes"/> that never grows.</summary>
+    private static QuicConnectionOptions WithConnectionWindow(int bytes) => SmallWindow with
+    {
+        InitialConnectionReceiveWindow = bytes,
+        MaxConnectionReceiveWindow = bytes,
+    };
+
     [Fact]
     public async Task StalledReader_BoundsBufferedBytes_AndHoldsTheWrite_UntilItReads()
     {
@@ -73,11 +80,7 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         // Eight streams, each allowed 1 MiB, but the connection grants only 4 MiB in total (and never more, since
         // nobody reads): together they may buffer no more than that.
         const int connectionWindow = 4 << 20;
-        QuicConnectionOptions options = SmallWindow with
-        {
-            InitialConnectionReceiveWindow = connectionWindow,
-            MaxConnectionReceiveWindow = connectionWindow,
-        };
+        QuicConnectionOptions options = WithConnectionWindow(connectionWindow);
         await using QuicEndpoint server = CreateEndpoint(options);
         await using QuicEndpoint client = CreateEndpoint(options);
         var (c, s) = await ConnectPairAsync(client, server);
@@ -143,11 +146,7 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
         // the client resetting it. 8 MiB went through a 2 MiB window, so each discarded MiB must have been given back;
         // then a last stream still carries its data whole.
         const int connectionWindow = 2 << 20;
-        QuicConnectionOptions options = SmallWindow with
-        {
-            InitialConnectionReceiveWindow = connectionWindow,
-            MaxConnectionReceiveWindow = connectionWindow,
-        };
+        QuicConnectionOptions options = WithConnectionWindow(connectionWindow);
         await using QuicEndpoint server = CreateEndpoint(options);
         await using QuicEndpoint client = CreateEndpoint(options);
         var (c, s) = await ConnectPairAsync(client, server);
