@@ -296,8 +296,18 @@ public sealed unsafe partial class QuicStream
             _readSource.TrySetResult(copied);
             return;
         }
+        try
+        {
+            // The caller's memory may come from its own MemoryManager, whose Pin runs here on the loop: a throwing
+            // one fails this read, not the endpoint.
+            _readPin = buffer.Pin();
+        }
+        catch (Exception e)
+        {
+            _readSource.TrySetException(e);
+            return;
+        }
         _readBuffer = buffer;
-        _readPin = buffer.Pin();
         _readPointer = (byte*)_readPin.Pointer;
         _readLength = buffer.Length;
         _readFilled = copied;
@@ -403,8 +413,9 @@ public sealed unsafe partial class QuicStream
     private void EndPendingRead()
     {
         _readPending = false;
-        _readPin.Dispose();
+        MemoryHandle pin = _readPin;
         _readPin = default;
+        PendingWrite.Unpin(pin);
         _readPointer = null;
         _readBuffer = default;
     }

@@ -395,4 +395,61 @@ public sealed class StreamLifetimeTests(ITestOutputHelper output) : QuicTestBase
         await cancelling.WaitAsync(FailureBound);
         await c.DisposeAsync();
     }
+
+    [Fact]
+    public async Task CallerMemoryWhosePinOrUnpinThrows_FailsOnlyThatOperation()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+
+        // A write of memory whose Unpin throws: acknowledged, it completes, and the loop goes on.
+        using var unpinThrows = new FaultyMemory(4096, throwOnPin: false);
+        QuicStream sending = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await sending.WriteAsync(unpinThrows.Memory, completeWrites: true, Timeout()).AsTask().WaitAsync(FailureBound);
+        QuicStream receiving = await s.AcceptInboundStreamAsync(Timeout());
+
+        // A read into memory whose Pin throws (nothing buffered yet, so the loop pins it): that read fails with the
+        // caller's exception; the stream and the endpoint stay usable.
+        QuicStream second = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await second.WriteAsync(new byte[1], Timeout());
+        QuicStream secondReceived = await s.AcceptInboundStreamAsync(Timeout());
+        await secondReceived.ReadExactlyAsync(new byte[1], Timeout());
+        using var pinThrows = new FaultyMemory(16, throwOnPin: true);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await secondReceived.ReadAsync(pinThrows.Memory, Timeout()));
+        Assert.Equal("pin refused", e.Message);
+
+        (long length, byte[] hash) = await ReadAllHashedAsync(receiving, ct: Timeout());
+        Assert.Equal(32, hash.Length);
+        Assert.Equal(4096, length);
+        await second.WriteAsync("more"u8.ToArray(), completeWrites: true, Timeout());
+        var rest = new byte[4];
+        await secondReceived.ReadExactlyAsync(rest, Timeout());
+        Assert.Equal("more"u8.ToArray(), rest);
+    }
+
+    /// <summary>Memory from a MemoryManager that refuses to be pinned, or fails when unpinned.</summary>
+    private sealed unsafe class FaultyMemory(int length, bool throwOnPin) : System.Buffers.MemoryManager<byte>
+    {
+        private readonly byte[] _array = GC.AllocateArray<byte>(length, pinned: true);
+
+        public override Span<byte> GetSpan() => _array;
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0)
+        {
+            if (throwOnPin)
+            {
+                throw new InvalidOperationException("pin refused");
+            }
+            return new System.Buffers.MemoryHandle(System.Runtime.CompilerServices.Unsafe.AsPointer(ref _array[elementIndex]), pinnable: this);
+        }
+
+        public override void Unpin() => throw new InvalidOperationException("unpin failed");
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
 }

@@ -57,7 +57,23 @@ internal sealed unsafe class PendingWrite
     /// <summary>Unpins: only when ngtcp2 can no longer read the memory (acknowledged, or the stream closed).</summary>
     internal void Release()
     {
-        _pin.Dispose();
+        MemoryHandle pin = _pin;
         _pin = default;
+        Unpin(pin);
+    }
+
+    /// <summary>
+    /// Unpins caller memory on the loop. A caller's own MemoryManager may throw from Unpin; that is its bug to keep,
+    /// not a reason to stop the loop or to leave the operation that held the pin uncompleted.
+    /// </summary>
+    internal static void Unpin(MemoryHandle pin)
+    {
+        try
+        {
+            pin.Dispose();
+        }
+        catch (Exception)
+        {
+        }
     }
 }
