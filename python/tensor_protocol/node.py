@@ -452,11 +452,12 @@ class TensorNode:
         cancel = Cancel()
         try:
             status = start(cancel.handle, key, queued)
-            if status < 0:
-                discard(key)
-                check(status)
-            deadline = None if timeout is None else time.monotonic() + timeout
             try:
+                # Inside this try from the moment the operation runs: a Ctrl-C even before the first wait cancels it.
+                if status < 0:
+                    discard(key)
+                    check(status)
+                deadline = None if timeout is None else time.monotonic() + timeout
                 while pending.outcome is None:
                     slice_ms = self._WAIT_SLICE_MS
                     if deadline is not None:
@@ -476,7 +477,8 @@ class TensorNode:
                             return early
                         self._stash.appendleft(early)  # our own outcome came too: take that now, this one next
             except BaseException:
-                # Interrupted (Ctrl-C): cancel, and keep (or free) the outcome whenever it comes — never lose it.
+                # Interrupted (Ctrl-C), or refused at the start: cancel, and keep (or free) the outcome whenever it
+                # comes — never lose it. (A refused start never reports; abandoning is then harmless.)
                 if pending.abandon():
                     cancel.trigger()
                 else:
