@@ -66,6 +66,9 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// </summary>
     public long BufferedLength => Volatile.Read(ref _bufferedStore)?.Length ?? 0; // never creates the store: any thread
 
+    /// <summary>The memory behind <see cref="BufferedLength"/> (for tests and diagnostics).</summary>
+    internal long BufferedCapacity => Volatile.Read(ref _bufferedStore)?.Capacity ?? 0;
+
     /// <summary>The connection the stream belongs to.</summary>
     public QuicConnection Connection => _connection;
 

@@ -199,4 +199,46 @@ public sealed class BackpressureTests(ITestOutputHelper output) : QuicTestBase
             await Task.Delay(5);
         }
     }
+
+    [Fact]
+    public async Task ManyStreamsHoldingAByteEach_HoldLittleMemory()
+    {
+        // A peer can open every stream it is allowed with one byte on each: the memory we hold for them must stay
+        // near what it sent, not a full block per stream.
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+        var received = new List<QuicStream>();
+        for (int i = 0; i < 200; i++)
+        {
+            QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+            await stream.WriteAsync(new byte[] { (byte)i }, Timeout());
+            received.Add(await s.AcceptInboundStreamAsync(Timeout()));
+        }
+        var clock = Stopwatch.StartNew();
+        while (received.Sum(r => r.BufferedLength) < 200)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the bytes never arrived");
+            await Task.Delay(5);
+        }
+        long held = received.Sum(r => r.BufferedCapacity);
+        Assert.True(held <= 200 * 4096, $"{held} bytes held for 200 buffered bytes");
+
+        // And a stream that buffers a whole window still gets large blocks: about the window, not twice it.
+        QuicStream bulk = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        Task write = bulk.WriteAsync(RandomBytes(Window, 31), completeWrites: true, Timeout()).AsTask();
+        QuicStream bulkReceived = await s.AcceptInboundStreamAsync(Timeout());
+        while (bulkReceived.BufferedLength < Window)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the window never filled");
+            await Task.Delay(5);
+        }
+        Assert.InRange(bulkReceived.BufferedCapacity, Window, Window + 64 * 1024);
+        (long length, byte[] hash) = await ReadAllHashedAsync(bulkReceived, ct: Timeout());
+        Assert.Equal(Window, length);
+        Assert.Equal(32, hash.Length);
+        await write;
+    }
 }

@@ -1,8 +1,9 @@
 namespace TensorProtocol.Quic.Internal;
 
 /// <summary>
-/// Stream bytes that arrived while no read was pending, in pooled 64 KiB blocks (not one array per packet). Its size
-/// is bounded by the flow-control window the stream granted. Loop thread only.
+/// Stream bytes that arrived while no read was pending, in pooled blocks (not one array per packet). Its size is
+/// bounded by the flow-control window the stream granted, and so is the memory behind it, within about twice that
+/// plus 4 KiB: blocks grow with what is buffered, from 4 KiB up to 64 KiB. Loop thread only.
 /// </summary>
 internal sealed class ReceiveBuffer(BlockPool pool)
 {
@@ -18,14 +19,20 @@ internal sealed class ReceiveBuffer(BlockPool pool)
 
     internal long Length { get; private set; }
 
+    /// <summary>The bytes of the blocks held (for tests and diagnostics).</summary>
+    internal long Capacity { get; private set; }
+
     internal void Write(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)
         {
             if (_tail is null || _tail.End == _tail.Array.Length)
             {
-                _tail = new Block(pool.Rent());
+                // As large as what is buffered so far (or this write), so a stream holding a few bytes holds a 4 KiB
+                // block, and one filling its window soon gets 64 KiB blocks.
+                _tail = new Block(pool.Rent((int)Math.Min(BlockPool.BlockSize, Math.Max(data.Length, Length))));
                 _blocks.Enqueue(_tail);
+                Capacity += _tail.Array.Length;
             }
             int n = Math.Min(data.Length, _tail.Array.Length - _tail.End);
             data[..n].CopyTo(_tail.Array.AsSpan(_tail.End));
@@ -60,6 +67,7 @@ internal sealed class ReceiveBuffer(BlockPool pool)
                 {
                     _tail = null;
                 }
+                Capacity -= head.Array.Length;
                 pool.Return(head.Array);
             }
         }
@@ -91,5 +99,6 @@ internal sealed class ReceiveBuffer(BlockPool pool)
         }
         _tail = null;
         Length = 0;
+        Capacity = 0;
     }
 }
