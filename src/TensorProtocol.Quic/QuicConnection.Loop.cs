@@ -50,7 +50,10 @@ public sealed unsafe partial class QuicConnection
 
     private void OnHandshakeCompleted()
     {
-        NegotiatedApplicationProtocol = ReadSelectedAlpn() ?? "";
+        // GnuTLS enforces a mandatory ALPN only when the peer sends the extension at all: one that leaves it out would
+        // otherwise complete the handshake with no protocol agreed (RFC 9001 §8.1 says fail it).
+        NegotiatedApplicationProtocol = ReadSelectedAlpn()
+            ?? throw new QuicException(QuicErrorKind.AlpnMismatch, "The peer negotiated no application protocol (it sent no ALPN).");
         if (!_peerVerified)
         {
             throw new QuicException(QuicErrorKind.AuthenticationFailed, "The handshake completed without a verified peer certificate.");

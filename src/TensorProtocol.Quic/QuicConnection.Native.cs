@@ -196,7 +196,10 @@ public sealed unsafe partial class QuicConnection
                 // Mutual authentication: a client without a certificate (an Ed25519 key) is refused.
                 gnutls.gnutls_certificate_server_set_request(s, gnutls.GNUTLS_CERT_REQUIRE);
             }
-            _endpoint.Tls.SetAlpn(s);
+            if (!_endpoint.Options.OmitAlpnForTests)
+            {
+                _endpoint.Tls.SetAlpn(s);
+            }
             return tls;
         }
         catch
@@ -283,6 +286,11 @@ public sealed unsafe partial class QuicConnection
         if (!PeerCertificate.TryGetEd25519PublicKey(new ReadOnlySpan<byte>(certs[0].data, (int)Math.Min(certs[0].size, 16384u)).ToArray(), out QuicPublicKey key))
         {
             _authFailure = "the peer's certificate does not carry an Ed25519 key";
+            return -1;
+        }
+        if (key.IsWeak)
+        {
+            _authFailure = $"the peer's key {key} is a point of small order, which proves nothing (anyone can sign for it)";
             return -1;
         }
         if (_expectedPeerKey is { } expected && expected != key)

@@ -136,6 +136,11 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     public async ValueTask<QuicConnection> ConnectAsync(IPEndPoint remoteEndPoint, QuicPublicKey expectedPeerKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        if (expectedPeerKey.IsWeak)
+        {
+            // Most likely default (a key never set, or a failed TryParse): any peer could prove it.
+            throw new ArgumentException($"{expectedPeerKey} is not a usable Ed25519 public key (a point of small order; the all-zero key is one).", nameof(expectedPeerKey));
+        }
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var source = new CompletionSource<QuicConnection>();

@@ -45,6 +45,9 @@ public sealed record QuicEndpointOptions
     /// <summary>Tests turn UDP GSO off to exercise the one-datagram-per-segment (sendmmsg) path.</summary>
     internal bool UseGso { get; init; } = true;
 
+    /// <summary>Tests: handshake without the ALPN extension, as a foreign or hostile peer may.</summary>
+    internal bool OmitAlpnForTests { get; init; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(LocalEndPoint);

@@ -23,6 +23,41 @@ public readonly struct QuicPublicKey : IEquatable<QuicPublicKey>
     /// <summary>The raw 32 bytes (all zero for <c>default</c>).</summary>
     public ReadOnlySpan<byte> AsSpan() => _bytes is null ? new byte[Length] : _bytes;
 
+    /// <summary>
+    /// Whether this is one of the encodings of a point of small order (the all-zero <c>default</c> among them). Ed25519
+    /// verification as GnuTLS does it accepts signatures for such a key that anyone can forge without a private key,
+    /// so no endpoint may be identified by one: it is neither accepted from a peer nor usable as an expected key.
+    /// </summary>
+    public bool IsWeak
+    {
+        get
+        {
+            ReadOnlySpan<byte> key = AsSpan();
+            foreach (byte[] weak in s_smallOrder)
+            {
+                // The sign bit of the last byte (x's parity) does not change the order of these points.
+                if (key[..31].SequenceEqual(weak.AsSpan(0, 31)) && (key[31] & 0x7f) == weak[31])
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    // The y coordinates of the points of order 1, 2, 4 and 8 on edwards25519, little-endian, including the non-canonical
+    // encodings p and p + 1 (of 0 and 1).
+    private static readonly byte[][] s_smallOrder =
+    [
+        Convert.FromHexString("0000000000000000000000000000000000000000000000000000000000000000"), // y = 0: order 4
+        Convert.FromHexString("0100000000000000000000000000000000000000000000000000000000000000"), // y = 1: the identity
+        Convert.FromHexString("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), // order 8
+        Convert.FromHexString("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), // order 8
+        Convert.FromHexString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // y = p - 1: order 2
+        Convert.FromHexString("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // y = p (= 0)
+        Convert.FromHexString("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // y = p + 1 (= 1)
+    ];
+
     /// <summary>Returns a copy of the raw bytes.</summary>
     public byte[] ToArray() => AsSpan().ToArray();
 

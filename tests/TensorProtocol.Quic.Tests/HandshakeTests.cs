@@ -63,6 +63,40 @@ public sealed class AuthenticationTests : QuicTestBase
         Assert.Equal(QuicErrorKind.AlpnMismatch, error.Kind);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Handshake_WithoutTheAlpnExtension_FailsWithAlpnMismatch(bool clientOmitsIt)
+    {
+        // GnuTLS enforces a mandatory ALPN only when the extension is present: a peer that leaves it out entirely must
+        // still fail, on either side, and the server must deliver no connection.
+        QuicEndpoint Create(bool omit) => QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            ApplicationProtocols = [Alpn],
+            OmitAlpnForTests = omit,
+        });
+        await using QuicEndpoint server = Create(!clientOmitsIt);
+        await using QuicEndpoint client = Create(clientOmitsIt);
+        Task<QuicConnection> accept = server.AcceptConnectionAsync(Timeout()).AsTask();
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+        Assert.True(error.Kind is QuicErrorKind.AlpnMismatch or QuicErrorKind.ConnectionAborted or QuicErrorKind.ProtocolViolation, $"{error.Kind}: {error.Message}");
+        if (!clientOmitsIt)
+        {
+            Assert.Equal(QuicErrorKind.AlpnMismatch, error.Kind); // the client itself found no protocol agreed
+        }
+        // Nothing was accepted: an honest client still gets through afterwards, and is the first one accepted.
+        await using QuicEndpoint honest = CreateEndpoint();
+        if (clientOmitsIt)
+        {
+            await using QuicConnection good = await honest.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout());
+            QuicConnection accepted = await accept.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(honest.PublicKey, accepted.RemotePublicKey);
+            await accepted.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Connect_AlpnList_PicksCommonProtocol()
     {

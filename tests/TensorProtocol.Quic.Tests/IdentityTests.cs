@@ -48,4 +48,34 @@ public sealed class QuicIdentityTests
         Assert.False(QuicPublicKey.TryParse("zz", out _));
         Assert.False(QuicPublicKey.TryParse(new string('g', 64), out _));
     }
+
+    [Theory]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000080")] // sign bit set
+    [InlineData("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")]
+    [InlineData("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85")]
+    [InlineData("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")]
+    [InlineData("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa")]
+    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
+    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    public async Task PublicKey_OfSmallOrder_IsWeak_AndCannotBeDialed(string hex)
+    {
+        QuicPublicKey key = QuicPublicKey.Parse(hex);
+        Assert.True(key.IsWeak);
+        await using QuicEndpoint endpoint = QuicTestBase.CreateEndpoint();
+        await Assert.ThrowsAsync<ArgumentException>(async () => await endpoint.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9), key));
+    }
+
+    [Fact]
+    public void PublicKey_Default_IsWeak_AndGeneratedOnesAreNot()
+    {
+        Assert.True(default(QuicPublicKey).IsWeak);
+        for (int i = 0; i < 100; i++)
+        {
+            using QuicIdentity identity = QuicIdentity.Generate();
+            Assert.False(identity.PublicKey.IsWeak);
+        }
+    }
 }

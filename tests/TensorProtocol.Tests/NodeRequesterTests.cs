@@ -117,4 +117,17 @@ public sealed class NodeRequesterTests : NodeTestBase
         Assert.Equal(2, Volatile.Read(ref pushes));
         Assert.Equal(1, peer.Connections);
     }
+
+    [Fact]
+    public async Task TicketWithTheAllZeroNodeId_IsRefusedBeforeDialing()
+    {
+        // A ticket built in code around default(NodeId): any peer could prove that key, so it is never dialed.
+        await using TensorNode target = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync();
+        var zero = new NodeTicket(new NodeId(new byte[32]), target.Ticket.GetAddresses());
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(zero, "x", Floats(4, 1), Timeout()));
+        Assert.Equal(TensorErrorKind.Connection, e.Kind);
+        Assert.Contains("small order", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, target.QueuedCount);
+    }
 }

@@ -197,6 +197,11 @@ internal sealed class ConnectionPool : IAsyncDisposable
     {
         Interlocked.Increment(ref _dials);
         QuicPublicKey key = ticket.NodeId.PublicKey;
+        if (key.IsWeak)
+        {
+            // A ticket built in code around default(NodeId) (parsing refuses such keys): any peer could prove it.
+            throw new TensorProtocolException(TensorErrorKind.Connection, $"{ticket.NodeId} is not a usable node id: a point of small order, which anyone could sign for.");
+        }
         QuicException? last = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         deadline.CancelAfter(_options.ConnectTimeout);
