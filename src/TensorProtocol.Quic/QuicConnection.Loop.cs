@@ -37,6 +37,7 @@ public sealed unsafe partial class QuicConnection
     internal bool Dirty;                // in the endpoint's list of connections to write
     internal bool Touched;              // in the endpoint's list of connections that received packets
     internal int PendingAcceptFlag;     // 1 while this server connection counts against the accept queue
+    internal bool QueuedForAccept;      // handed to the accept channel: its place is released when the application takes it
 
     internal IReadOnlyList<ConnectionIdKey> ConnectionIds => _cids;
 

@@ -209,6 +209,7 @@ public sealed unsafe partial class QuicEndpoint
         connection.PendingAcceptFlag = 1;
         Interlocked.Increment(ref _pendingAccepts);
         _connections.Add(connection);
+        Volatile.Write(ref _connectionCountForTests, _connections.Count);
         connection.OnPacket(path, data, length, now);
         Touch(connection);
     }
@@ -310,7 +311,11 @@ public sealed unsafe partial class QuicEndpoint
             }
         }
         _connections.RemoveAt(index);
-        if (Interlocked.Exchange(ref c.PendingAcceptFlag, 0) == 1)
+        Volatile.Write(ref _connectionCountForTests, _connections.Count);
+        // A connection waiting in the accept queue keeps its place until the application takes it (and finds it
+        // closed): it is still in the channel, and releasing the place here would let a peer that connects and
+        // closes, over and over, grow the queue of dead connections (and their buffered data) without bound.
+        if (!c.QueuedForAccept && Interlocked.Exchange(ref c.PendingAcceptFlag, 0) == 1)
         {
             Interlocked.Decrement(ref _pendingAccepts);
         }
@@ -414,6 +419,13 @@ public sealed unsafe partial class QuicEndpoint
 
     private void OnIcmpError(IPEndPoint destination, int errno)
     {
+        // Only "port unreachable" ends a dial early: nothing listens there. Other ICMP errors (fragmentation needed,
+        // TTL exceeded, host unreachable on one path) are often transient, and any of them can be spoofed by an
+        // off-path host that knows our port: the handshake's own timeout decides those.
+        if (errno != libc.ECONNREFUSED)
+        {
+            return;
+        }
         ulong now = Tick();
         foreach (QuicConnection c in _connections)
         {
@@ -523,6 +535,7 @@ public sealed unsafe partial class QuicEndpoint
 
     internal void EnqueueAccepted(QuicConnection connection)
     {
+        connection.QueuedForAccept = true;
         if (!_accepted.Writer.TryWrite(connection))
         {
             connection.CloseOnLoop(0, "endpoint closing");

@@ -178,6 +178,9 @@ public sealed partial class QuicEndpoint
         }
     }
 
+    /// <summary>Connections the loop still tracks (for tests; read without the loop's knowledge).</summary>
+    internal int ConnectionCountForTests => Volatile.Read(ref _connectionCountForTests);
+
     /// <summary>Wakes a parked loop for one turn with nothing to do (for tests).</summary>
     internal void WakeIdle() => Wake();
 

@@ -101,6 +101,34 @@ public sealed class EndpointTests : QuicTestBase
     }
 
     [Fact]
+    public async Task AcceptQueue_KeepsThePlaceOfAConnectionThatClosedBeforeBeingAccepted()
+    {
+        // A peer that connects and closes before the application accepts must not free its place when the connection
+        // is reaped: the dead connection still waits in the queue, and such peers could otherwise fill it without end.
+        await using QuicEndpoint server = CreateEndpoint(acceptQueue: 1);
+        await using QuicEndpoint first = CreateEndpoint();
+        await using QuicEndpoint second = CreateEndpoint();
+        QuicConnection gone = await first.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout());
+        await gone.DisposeAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (server.ConnectionCountForTests != 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the closed connection was never reaped");
+            await Task.Delay(5);
+        }
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await second.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.ConnectionRefused, error.Kind);
+
+        QuicConnection dead = await server.AcceptConnectionAsync(Timeout());
+        Assert.True(dead.IsClosed);
+        await dead.DisposeAsync();
+        // Taken, it frees the place.
+        await using QuicConnection next = await second.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout());
+        Assert.Equal(second.PublicKey, (await server.AcceptConnectionAsync(Timeout())).RemotePublicKey);
+    }
+
+    [Fact]
     public async Task Dispose_ClosesConnections_PeerSeesConnectionAborted()
     {
         QuicEndpoint server = CreateEndpoint();
