@@ -87,7 +87,7 @@ typedef struct tp_node_options {
     uint16_t reserved;                /* must be 0 */
     const char *identity_path;        /* Ed25519 key file (created 0600 if missing); NULL = ephemeral identity */
     const char *bind_address;         /* e.g. "127.0.0.1" or "::"; NULL = "::" (IPv4 and IPv6) */
-    const char *alpn;                 /* NULL = "tensorp/1" */
+    const char *alpn;                 /* NULL = "tensorp/1"; 1 to 31 bytes */
     uint64_t max_tensor_bytes;        /* largest tensor accepted */
     uint64_t receive_memory_budget;   /* bytes of received tensors held at once */
     int32_t receive_queue_capacity;   /* tensors held at once */

@@ -55,11 +55,17 @@ public sealed record QuicEndpointOptions
         {
             throw new ArgumentException("At least one application protocol (ALPN) is required.", nameof(ApplicationProtocols));
         }
+        // TLS allows 255 bytes and any number of names, but GnuTLS (3.7) takes at most 8 names of at most 31 bytes, and
+        // would refuse every connection later instead.
+        if (ApplicationProtocols.Count > 8)
+        {
+            throw new ArgumentException("At most 8 application protocols (ALPN) can be offered.", nameof(ApplicationProtocols));
+        }
         foreach (string alpn in ApplicationProtocols)
         {
-            if (string.IsNullOrEmpty(alpn) || System.Text.Encoding.UTF8.GetByteCount(alpn) > 255)
+            if (string.IsNullOrEmpty(alpn) || System.Text.Encoding.UTF8.GetByteCount(alpn) > 31)
             {
-                throw new ArgumentException("An application protocol name is 1 to 255 bytes.", nameof(ApplicationProtocols));
+                throw new ArgumentException($"An application protocol name is 1 to 31 bytes ('{alpn}' is not).", nameof(ApplicationProtocols));
             }
         }
         if (AcceptQueueCapacity is < 1 or > 65536)

@@ -133,9 +133,9 @@ public sealed record TensorNodeOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(LocalEndPoint);
-        if (string.IsNullOrEmpty(ApplicationProtocol))
+        if (string.IsNullOrEmpty(ApplicationProtocol) || System.Text.Encoding.UTF8.GetByteCount(ApplicationProtocol) > 31)
         {
-            throw new ArgumentException("An application protocol is required.", nameof(ApplicationProtocol));
+            throw new ArgumentException("An application protocol (ALPN) of 1 to 31 bytes is required.", nameof(ApplicationProtocol));
         }
         if (MaxTensorBytes < 0)
         {

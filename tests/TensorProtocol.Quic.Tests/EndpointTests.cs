@@ -213,6 +213,22 @@ public sealed class EndpointTests : QuicTestBase
             ApplicationProtocols = [Alpn],
             ConnectionOptions = QuicConnectionOptions.Default with { MaxDatagramSize = 100 },
         }));
+        // What GnuTLS takes: at most 8 names of at most 31 bytes (else every connection would fail later).
+        Assert.Throws<ArgumentException>(() => QuicEndpoint.Create(new QuicEndpointOptions { ApplicationProtocols = [new string('a', 32)] }));
+        Assert.Throws<ArgumentException>(() => QuicEndpoint.Create(new QuicEndpointOptions { ApplicationProtocols = [.. Enumerable.Range(0, 9).Select(i => $"p{i}")] }));
+    }
+
+    [Fact]
+    public async Task LongestAlpnAndLongestList_StillConnect()
+    {
+        string longest = new('x', 31);
+        IReadOnlyList<string> eight = [.. Enumerable.Range(0, 7).Select(i => $"other/{i}"), longest];
+        await using QuicEndpoint server = CreateEndpoint(alpn: eight);
+        await using QuicEndpoint client = CreateEndpoint(alpn: [longest]);
+        var (c, s) = await ConnectPairAsync(client, server);
+        Assert.Equal(longest, c.NegotiatedApplicationProtocol);
+        await c.DisposeAsync();
+        await s.DisposeAsync();
     }
 
     [Fact]

@@ -17,6 +17,32 @@ public sealed class QuicIdentityTests
             using QuicIdentity loaded = QuicIdentity.LoadOrCreate(path);
             Assert.Equal(created.PublicKey, loaded.PublicKey);
             Assert.Throws<IOException>(() => created.Save(path)); // never overwrites an identity
+            Assert.Equal(["node.key"], Directory.GetFiles(dir).Select(Path.GetFileName)); // no temporary file left
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_RefusesAKeyFileOthersCanReadOrWrite()
+    {
+        string dir = Directory.CreateTempSubdirectory("tp-identity-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "node.key");
+            using (QuicIdentity.LoadOrCreate(path))
+            {
+            }
+            foreach (UnixFileMode extra in new[] { UnixFileMode.GroupRead, UnixFileMode.OtherRead, UnixFileMode.OtherWrite })
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | extra);
+                var e = Assert.Throws<UnauthorizedAccessException>(() => QuicIdentity.LoadOrCreate(path));
+                Assert.Contains("chmod 600", e.Message, StringComparison.Ordinal);
+            }
+            File.SetUnixFileMode(path, UnixFileMode.UserRead);
+            using QuicIdentity readOnly = QuicIdentity.Load(path); // the owner's read-only copy is fine
         }
         finally
         {

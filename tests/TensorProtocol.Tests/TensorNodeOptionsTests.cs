@@ -56,4 +56,12 @@ public sealed class TensorNodeOptionsTests
         using var timer = new CancellationTokenSource();
         timer.CancelAfter(TensorNode.TransferDeadline(TimeSpan.FromDays(1), long.MaxValue));
     }
+
+    [Fact]
+    public void Validation_RefusesAnAlpnLongerThan31Bytes()
+    {
+        Assert.Equal(nameof(TensorNodeOptions.ApplicationProtocol),
+            Assert.Throws<ArgumentException>(() => new TensorNode(new TensorNodeOptions { ApplicationProtocol = new string('a', 32) })).ParamName);
+        _ = new TensorNode(new TensorNodeOptions { ApplicationProtocol = new string('a', 31) });
+    }
 }

@@ -44,7 +44,21 @@ public sealed unsafe class QuicIdentity : IDisposable
 
     /// <summary>Reads a key pair from a PEM file written by <see cref="Save"/> (PKCS#8, Ed25519).</summary>
     /// <exception cref="InvalidDataException">The file is not an unencrypted Ed25519 private key.</exception>
-    public static QuicIdentity Load(string path) => FromPem(File.ReadAllText(path));
+    /// <exception cref="UnauthorizedAccessException">Other users may read or write the file (as ssh, this refuses a key that may have leaked or been replaced).</exception>
+    public static QuicIdentity Load(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            UnixFileMode mode = File.GetUnixFileMode(path);
+            const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+            if ((mode & others) != 0)
+            {
+                throw new UnauthorizedAccessException(
+                    $"The identity file {path} is open to other users (mode {Convert.ToString((int)mode & 0x1ff, 8).PadLeft(4, '0')}): its key may have leaked or been replaced. Make it 0600 (chmod 600), or use a new identity.");
+            }
+        }
+        return FromPem(File.ReadAllText(path));
+    }
 
     /// <summary>Loads the key pair at <paramref name="path"/>, or creates it there (mode 0600) when the file does not exist.</summary>
     public static QuicIdentity LoadOrCreate(string path)
@@ -124,11 +138,15 @@ public sealed unsafe class QuicIdentity : IDisposable
 
     /// <summary>
     /// Writes the private key to <paramref name="path"/> with mode 0600. The file is created new; an existing file
-    /// is not overwritten (an identity is not something to lose by accident).
+    /// is not overwritten (an identity is not something to lose by accident). It appears whole or not at all: the key
+    /// is written to a temporary file beside it, flushed, then moved into place, so a crash cannot leave a truncated
+    /// key behind and a concurrent <see cref="LoadOrCreate"/> never reads half of one.
     /// </summary>
     public void Save(string path)
     {
         string pem = ExportPem();
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
@@ -139,9 +157,19 @@ public sealed unsafe class QuicIdentity : IDisposable
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        using var stream = new FileStream(path, options);
-        stream.Write(Encoding.ASCII.GetBytes(pem));
-        stream.Flush(flushToDisk: true);
+        try
+        {
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(Encoding.ASCII.GetBytes(pem));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: false); // fails if the file exists meanwhile: theirs stays
+        }
+        finally
+        {
+            File.Delete(temp); // gone already when the move succeeded
+        }
     }
 
     /// <summary>
