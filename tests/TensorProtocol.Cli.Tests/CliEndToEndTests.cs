@@ -9,8 +9,9 @@ namespace TensorProtocol.Cli.Tests;
 /// <summary>End-to-end tests of the real <c>tensorp</c> executable on 127.0.0.1.</summary>
 public sealed class CliEndToEndTests
 {
+    // A well-formed key (bytes 1..32; not one of the small-order points a node refuses to dial) at a port nobody uses.
     internal static readonly string ValidButUnreachableTicket =
-        new NodeTicket(new NodeId(new byte[32]), [new IPEndPoint(IPAddress.Loopback, 9)]).ToString();
+        new NodeTicket(new NodeId([.. Enumerable.Range(1, 32).Select(i => (byte)i)]), [new IPEndPoint(IPAddress.Loopback, 9)]).ToString();
 
     [Fact]
     public async Task ListenSend_MultiTensorSafetensors_WritesByteEqualFiles()
