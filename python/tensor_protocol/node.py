@@ -48,8 +48,16 @@ def _retention(value: int | None) -> int:
     return int(value) or -1
 
 
-def _c_strings(values: Iterable[str]) -> tuple[Any, int]:
-    encoded = [str(v).encode() for v in values]
+def _c_text(value: Any, what: str) -> bytes:
+    """UTF-8 for a C string. A NUL inside would silently cut it there (two names could become one), so refuse it."""
+    encoded = str(value).encode()
+    if b"\0" in encoded:
+        raise ValueError(f"{what} contains a NUL character: {value!r}")
+    return encoded
+
+
+def _c_strings(values: Iterable[str], what: str = "a metadata entry") -> tuple[Any, int]:
+    encoded = [_c_text(v, what) for v in values]
     return (ctypes.c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
 
 
@@ -252,7 +260,7 @@ class TensorNode:
 
     def _send_starter(self, addr: str, name: str, tensor: Any) -> Callable[[int, int, bool], int]:
         view = _View.of(tensor)
-        ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
+        ticket, tensor_name, handle = _c_text(addr, "the ticket"), _c_text(name, "the tensor name"), self._live_handle()
 
         def start(cancel: int, key: int, queued: bool) -> int:
             # Queued: outcome and release both come back through the node's queue; otherwise through callbacks.
@@ -271,7 +279,7 @@ class TensorNode:
         """Serves ``tensor`` to pullers under ``name`` (replacing an earlier one), read in place from its memory."""
         view = _View.of(tensor)
         lent = loans.lend(view.lent)
-        status = _ffi.lib.tp_node_register(self._live_handle(), str(name).encode(), ctypes.byref(view.struct),
+        status = _ffi.lib.tp_node_register(self._live_handle(), _c_text(name, "the tensor name"), ctypes.byref(view.struct),
                                            release_callback, lent)
         if status < 0:
             loans.take_back(lent)
@@ -279,7 +287,7 @@ class TensorNode:
 
     def unregister_tensor(self, name: str) -> bool:
         removed = ctypes.c_int32()
-        check(_ffi.lib.tp_node_unregister(self._live_handle(), str(name).encode(), ctypes.byref(removed)))
+        check(_ffi.lib.tp_node_unregister(self._live_handle(), _c_text(name, "the tensor name"), ctypes.byref(removed)))
         return bool(removed.value)
 
     async def request_tensor(self, addr: str, name: str) -> ReceivedTensor:
@@ -287,7 +295,7 @@ class TensorNode:
         return await self._await(self._request_starter(addr, name))
 
     def _request_starter(self, addr: str, name: str) -> Callable[[int, int, bool], int]:
-        ticket, tensor_name, handle = str(addr).encode(), str(name).encode(), self._live_handle()
+        ticket, tensor_name, handle = _c_text(addr, "the ticket"), _c_text(name, "the tensor name"), self._live_handle()
         return lambda cancel, key, queued: _ffi.lib.tp_node_request(
             handle, ticket, tensor_name, cancel, _NO_COMPLETION if queued else completion_callback, key)
 

@@ -72,6 +72,21 @@ def test_pull_registered_tensor_and_missing_name(nodes):
     run(scenario())
 
 
+def test_names_with_a_nul_character_are_refused_not_cut(nodes):
+    # A C string ends at NUL: "a\0b" would have reached the peer as "a", silently.
+    sender, receiver = nodes(), nodes()
+    with pytest.raises(ValueError, match="NUL"):
+        sender.blocking.send_tensor_direct(receiver.ticket, "a\0b", np.arange(4))
+    with pytest.raises(ValueError, match="NUL"):
+        sender.register_tensor("w\0", np.arange(4))
+    with pytest.raises(ValueError, match="NUL"):
+        run(receiver.request_tensor(sender.ticket, "\0"))
+    with pytest.raises(ValueError, match="NUL"):
+        meta = tp.TensorMetadata([4], "int64", False, metadata={"k\0ey": "v"})
+        sender.blocking.send_tensor_direct(receiver.ticket, "m", tp.TensorData(meta, np.arange(4, dtype=np.int64)))
+    assert receiver.blocking.receive_tensor() is None
+
+
 def test_concurrent_sends_to_two_peers(nodes):
     sender, r1, r2 = nodes(), nodes(), nodes()
 
