@@ -220,6 +220,10 @@ public sealed partial class TensorNode
                     {
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a payload of the wrong length for '{name}'.");
                     }
+                    if (response.Tensor.DType == DType.BOOL && !payload.HoldsOnlyBooleans())
+                    {
+                        throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a BOOL payload for '{name}' with bytes other than 0 and 1.");
+                    }
                     _pool!.RecordTransfer(ticket.NodeId, length);
                     TensorData tensor = payload.ToTensor(response.Tensor);
                     try

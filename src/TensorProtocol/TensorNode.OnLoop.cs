@@ -55,7 +55,9 @@ public sealed partial class TensorNode
     {
         TensorMetadata metadata = request.Tensor!;
         long length = metadata.ByteLength;
-        if ((_options.AllowedSenders is { } allowed && !allowed.Contains(peer)) || length > InlinePayloadLimit || length >= _options.NativeReceiveThreshold
+        // BOOL payloads are checked byte by byte (and may be refused) on the async path.
+        if ((_options.AllowedSenders is { } allowed && !allowed.Contains(peer)) || metadata.DType == DType.BOOL
+            || length > InlinePayloadLimit || length >= _options.NativeReceiveThreshold
             || available != frame.Length + length)
         {
             return false;

@@ -157,6 +157,11 @@ public sealed partial class TensorNode
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "bytes after the payload").ConfigureAwait(false);
                 return;
             }
+            if (metadata.DType == DType.BOOL && !payload.HoldsOnlyBooleans())
+            {
+                await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, "a BOOL payload may hold only bytes 0 and 1").ConfigureAwait(false);
+                return;
+            }
             ResponseHeader? refusal = Deliver(request.Name, payload.ToTensor(metadata), peer, out queued);
             await stream.WriteAsync(refusal?.ToFrame() ?? s_okFrame, completeWrites: true).ConfigureAwait(false);
         }

@@ -130,4 +130,20 @@ public sealed class NodeRequesterTests : NodeTestBase
         Assert.Contains("small order", e.Message, StringComparison.Ordinal);
         Assert.Equal(0, target.QueuedCount);
     }
+
+    [Fact]
+    public async Task PulledBoolPayload_WithBytesOtherThan0And1_IsAProtocolError()
+    {
+        await using var peer = new FakeNode(async (_, stream, stop) =>
+        {
+            await FakeNode.ReadRequestAsync(stream, Timeout());
+            byte[] answer = new ResponseHeader(ResponseStatus.Ok, tensor: new TensorMetadata(DType.BOOL, [4])).ToFrame();
+            byte[] bytes = [.. answer, 0, 1, 7, 1];
+            await stream.WriteAsync(bytes, completeWrites: true, Timeout());
+        });
+        await using TensorNode puller = await StartNodeAsync();
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => puller.RequestAsync(peer.Ticket, "b", Timeout()));
+        Assert.Equal(TensorErrorKind.Protocol, e.Kind);
+        Assert.Contains("BOOL", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -116,6 +116,22 @@ public sealed class NodeWireTests : NodeTestBase
     }
 
     [Fact]
+    public async Task BoolPush_WithBytesOtherThan0And1_IsRefused_AndAValidOneIsQueued()
+    {
+        await using TensorNode node = await StartNodeAsync();
+        var (endpoint, connection) = await ConnectRawAsync(node);
+        await using (endpoint)
+        {
+            byte[] header = RequestHeader.Push("b", new TensorMetadata(DType.BOOL, [4])).ToFrame();
+            Assert.Equal(ResponseStatus.BadRequest, await ExchangeAsync(connection, [.. header, 0, 1, 2, 1]));
+            Assert.Equal(0, node.QueuedCount);
+            Assert.Equal(ResponseStatus.Ok, await ExchangeAsync(connection, [.. header, 0, 1, 1, 0]));
+            Assert.True(node.TryReceive(out ReceivedTensor? received));
+            Assert.Equal(new byte[] { 0, 1, 1, 0 }, received.Data.Payload.ToArray());
+        }
+    }
+
+    [Fact]
     public async Task Pull_WithBytesAfterTheRequest_IsRefused_AndAnExactOneIsServed()
     {
         await using TensorNode node = await StartNodeAsync();

@@ -96,6 +96,27 @@ internal sealed unsafe class PayloadBuffer : IDisposable
         return chunk;
     }
 
+    /// <summary>
+    /// Whether every byte is 0 or 1: what a BOOL payload must hold. numpy would show other values as True, but torch
+    /// leaves them undefined, so a peer's other bytes are refused rather than handed on.
+    /// </summary>
+    public bool HoldsOnlyBooleans()
+    {
+        if (_array is not null)
+        {
+            return _array.AsSpan(0, (int)Length).IndexOfAnyExcept((byte)0, (byte)1) < 0;
+        }
+        for (long offset = 0; offset < Length; offset += int.MaxValue)
+        {
+            int n = (int)Math.Min(int.MaxValue, Length - offset);
+            if (new ReadOnlySpan<byte>(_native!.Pointer + offset, n).IndexOfAnyExcept((byte)0, (byte)1) >= 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Hands the filled buffer to a tensor, which owns it from then on (native memory is freed with it).</summary>
     public TensorData ToTensor(TensorMetadata metadata)
     {
