@@ -63,7 +63,6 @@ internal static class Operations
     /// <summary>Runs the caller's completion; whatever happens, nothing escapes into the thread pool.</summary>
     private static void Complete(Completion completion, Exception? failure, nint tensor, PendingCallbacks pending)
     {
-        using var _ = new Exit(pending);
         try
         {
             if (failure is null)
@@ -79,6 +78,10 @@ internal static class Operations
         {
             // Only our own marshalling can throw here (a C callback cannot throw into .NET); keep it visible.
             LastError.Set($"Completing an operation failed: {e.Message}");
+        }
+        finally
+        {
+            pending.Exit(); // reported (or failed to): shutting the node down no longer waits for it
         }
     }
 
@@ -103,11 +106,5 @@ internal static class Operations
             await Task.Yield();
         }
         return await operation.ConfigureAwait(false);
-    }
-
-    /// <summary>Marks the operation reported once its completion has run (or failed to).</summary>
-    private readonly struct Exit(PendingCallbacks pending) : IDisposable
-    {
-        public void Dispose() => pending.Exit();
     }
 }

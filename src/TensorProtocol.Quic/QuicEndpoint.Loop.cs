@@ -209,7 +209,6 @@ public sealed unsafe partial class QuicEndpoint
         connection.PendingAcceptFlag = 1;
         Interlocked.Increment(ref _pendingAccepts);
         _connections.Add(connection);
-        Volatile.Write(ref _connectionCountForTests, _connections.Count);
         connection.OnPacket(path, data, length, now);
         Touch(connection);
     }
@@ -311,7 +310,6 @@ public sealed unsafe partial class QuicEndpoint
             }
         }
         _connections.RemoveAt(index);
-        Volatile.Write(ref _connectionCountForTests, _connections.Count);
         // A connection waiting in the accept queue keeps its place until the application takes it (and finds it
         // closed): it is still in the channel, and releasing the place here would let a peer that connects and
         // closes, over and over, grow the queue of dead connections (and their buffered data) without bound.

@@ -38,7 +38,6 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
     private int _parked;
     private int _disposeRequested;
     private int _pendingAccepts;
-    private int _connectionCountForTests;
 
     private unsafe QuicEndpoint(QuicEndpointOptions options)
     {
@@ -165,7 +164,6 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
                 created = QuicConnection.CreateClient(this, remoteEndPoint, expectedPeerKey, source, _logger);
                 Volatile.Write(ref created, created);
                 _connections.Add(created);
-                Volatile.Write(ref _connectionCountForTests, _connections.Count);
                 MarkDirty(created); // before anything is sent ngtcp2's expiry is "never": write the Initial now
             }
             catch (Exception e)

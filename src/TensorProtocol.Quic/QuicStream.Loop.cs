@@ -516,15 +516,7 @@ public sealed unsafe partial class QuicStream
             : new QuicException(QuicErrorKind.OperationAborted, $"Stream {Id} closed before its data was acknowledged."));
         _writeError ??= error;
         FailWrites(_writeError, release: true);
-        if (!_finReceived || _readError is not null)
-        {
-            FailReads(_connection.TerminalError ?? error);
-        }
-        else if (_readPending && _buffered.Length == 0)
-        {
-            EndPendingRead();
-            _readSource.TrySetResult(_readFilled);
-        }
+        EndReads(error);
     }
 
     /// <summary>
@@ -538,9 +530,18 @@ public sealed unsafe partial class QuicStream
         _writeClosed = true;
         _writeError ??= error;
         FailWrites(error, release: true);
+        EndReads(error);
+    }
+
+    /// <summary>
+    /// Nothing more can arrive. Data that arrived in full (FIN included) stays readable, and a read waiting past its
+    /// end completes; anything short of that fails the reads with <paramref name="error"/> (or the earlier one).
+    /// </summary>
+    private void EndReads(QuicException error)
+    {
         if (!_finReceived || _readError is not null)
         {
-            FailReads(_readError ?? error);
+            FailReads(error);
         }
         else if (_readPending && _buffered.Length == 0)
         {

@@ -256,7 +256,7 @@ public sealed partial class TensorNode
     /// own settings standing in for the peer's. A safety net against a peer that never answers, not a tight bound.
     /// </summary>
     private TimeSpan PushAnswerDeadline(long bytes) =>
-        TimeSpan.FromSeconds(Math.Min(TransferDeadline(bytes).TotalSeconds + _options.RequestTimeout.TotalSeconds + _options.QueueWaitTimeout.TotalSeconds, TimeSpan.FromDays(30).TotalSeconds));
+        TransferDeadline(_options.RequestTimeout * 2 + _options.QueueWaitTimeout, bytes);
 
     /// <summary>
     /// Opens the operation's stream. A pooled connection closed under the operation (another one found it dead, or

@@ -118,15 +118,13 @@ internal sealed class ConnectionPool : IAsyncDisposable
             QuicConnection connection = await entry.Connection.WaitAsync(cancellationToken).ConfigureAwait(false);
             return new Lease(this, entry, connection, reused);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            Release(entry);
-            Forget(ticket.NodeId, entry);
-            throw;
-        }
         catch
         {
             Release(entry);
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                Forget(ticket.NodeId, entry); // the dial failed: the next use dials again
+            }
             throw;
         }
     }
