@@ -43,23 +43,26 @@ public sealed unsafe partial class QuicConnection
         RandomCid(&scid, ConnectionIdLength);
         byte* remoteAddr = stackalloc byte[SocketAddressNative.MaxLength];
         int remoteLength = SocketAddressNative.Write(remote, endpoint.SocketFamily, remoteAddr);
-        connection.Create(&dcid, &scid, remoteAddr, remoteLength, null, 0);
+        connection.Create(&dcid, &scid, remoteAddr, remoteLength, null, null, 0);
         return connection;
     }
 
-    internal static QuicConnection CreateServer(QuicEndpoint endpoint, ngtcp2.ngtcp2_pkt_hd* hd, byte* remoteAddr, int remoteLength, ILogger logger)
+    // retriedDcid: for an Initial that carried a valid Retry token, the DCID of the client's first Initial (read out of
+    // the token); else null.
+    internal static QuicConnection CreateServer(QuicEndpoint endpoint, ngtcp2.ngtcp2_pkt_hd* hd, byte* remoteAddr, int remoteLength, ngtcp2.ngtcp2_cid* retriedDcid, ILogger logger)
     {
         var connection = new QuicConnection(endpoint, isServer: true, SocketAddressNative.Read(remoteAddr), endpoint.Options.ConnectionOptions, logger);
         ngtcp2.ngtcp2_cid scid;
         RandomCid(&scid, ConnectionIdLength);
-        connection.Create(&hd->scid, &scid, remoteAddr, remoteLength, &hd->dcid, hd->version);
+        connection.Create(&hd->scid, &scid, remoteAddr, remoteLength, retriedDcid != null ? retriedDcid : &hd->dcid, retriedDcid != null ? hd : null, hd->version);
         // Initial packets the client resends still carry the DCID it made up; route them here too.
         endpoint.RegisterConnectionId(new ConnectionIdKey(&hd->dcid), connection);
         connection._cids.Add(new ConnectionIdKey(&hd->dcid));
         return connection;
     }
 
-    private void Create(ngtcp2.ngtcp2_cid* dcid, ngtcp2.ngtcp2_cid* scid, byte* remoteAddr, int remoteLength, ngtcp2.ngtcp2_cid* originalDcid, uint clientVersion)
+    // retried: on a server, the client's Initial that carried a valid Retry token; else null.
+    private void Create(ngtcp2.ngtcp2_cid* dcid, ngtcp2.ngtcp2_cid* scid, byte* remoteAddr, int remoteLength, ngtcp2.ngtcp2_cid* originalDcid, ngtcp2.ngtcp2_pkt_hd* retried, uint clientVersion)
     {
         LogId = Convert.ToHexStringLower(new ReadOnlySpan<byte>(scid->data, 8));
         QuicConnectionOptions o = Options;
@@ -130,6 +133,24 @@ public sealed unsafe partial class QuicConnection
                 tp.original_dcid_present = 1;
                 tp.stateless_reset_token_present = 1;
                 _endpoint.MakeResetToken(scid, tp.stateless_reset_token);
+            }
+            byte[] testToken = o.InitialTokenForTests ?? [];
+            byte* testTokenPointer = stackalloc byte[testToken.Length]; // ngtcp2 copies the token
+            if (!IsServer && testToken.Length > 0)
+            {
+                testToken.CopyTo(new Span<byte>(testTokenPointer, testToken.Length));
+                settings.token = testTokenPointer;
+                settings.tokenlen = (nuint)testToken.Length;
+            }
+            if (retried != null)
+            {
+                // The client checks that these name the Retry it followed (RFC 9000 §7.3); ngtcp2 copies the token and
+                // counts the address as validated, so the 3x anti-amplification limit no longer applies.
+                tp.retry_scid = retried->dcid;
+                tp.retry_scid_present = 1;
+                settings.token = retried->token;
+                settings.tokenlen = retried->tokenlen;
+                settings.token_type = (int)ngtcp2.ngtcp2_token_type.NGTCP2_TOKEN_TYPE_RETRY;
             }
 
             ngtcp2.ngtcp2_path path = default;
@@ -209,7 +230,7 @@ public sealed unsafe partial class QuicConnection
         }
     }
 
-    private static void RandomCid(ngtcp2.ngtcp2_cid* cid, int length)
+    internal static void RandomCid(ngtcp2.ngtcp2_cid* cid, int length)
     {
         RandomNumberGenerator.Fill(new Span<byte>(cid->data, length));
         cid->datalen = (nuint)length;

@@ -59,6 +59,9 @@ public sealed record QuicConnectionOptions
     /// </summary>
     internal bool ProbeLoopbackPaths { get; init; }
 
+    /// <summary>Tests: a token a dialing connection puts in its Initial packets, as a forged or stale one would be.</summary>
+    internal byte[]? InitialTokenForTests { get; init; }
+
     internal void Validate()
     {
         static void Positive(TimeSpan value, string name)

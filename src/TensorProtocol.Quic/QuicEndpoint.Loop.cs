@@ -185,21 +185,30 @@ public sealed unsafe partial class QuicEndpoint
         {
             return; // not a valid first Initial (ngtcp2 also checks the 1200-byte minimum)
         }
-        if (Volatile.Read(ref _pendingAccepts) >= Options.AcceptQueueCapacity || _connections.Count >= Options.MaxConnections)
+        int waiting = Volatile.Read(ref _pendingAccepts);
+        if (waiting >= Options.AcceptQueueCapacity || _connections.Count >= Options.MaxConnections)
         {
             // Bounded: a flood of handshakes gets CONNECTION_REFUSED, not memory.
-            Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), "the accept queue is full");
-            nint n = ngtcp2_crypto.ngtcp2_crypto_write_connection_close(SendBuffer, SendBufferSize, hd.version, &hd.scid, &hd.dcid, ngtcp2.NGTCP2_CONNECTION_REFUSED, null, 0);
-            if (n > 0)
-            {
-                Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
-            }
+            SendStatelessClose(&hd, ngtcp2.NGTCP2_CONNECTION_REFUSED, address, addressLength, "the accept queue is full");
+            return;
+        }
+        ngtcp2.ngtcp2_cid originalDcid;
+        TokenCheck token = CheckToken(&hd, address, addressLength, now, &originalDcid);
+        if (token == TokenCheck.Invalid)
+        {
+            Interlocked.Increment(ref _invalidTokens);
+            SendStatelessClose(&hd, ngtcp2.NGTCP2_INVALID_TOKEN, address, addressLength, "its address validation token is invalid or expired");
+            return;
+        }
+        if (token == TokenCheck.None && waiting >= Options.RetryThreshold)
+        {
+            SendRetry(&hd, address, addressLength, now);
             return;
         }
         QuicConnection connection;
         try
         {
-            connection = QuicConnection.CreateServer(this, &hd, address, addressLength, _logger);
+            connection = QuicConnection.CreateServer(this, &hd, address, addressLength, token == TokenCheck.Valid ? &originalDcid : null, _logger);
         }
         catch (QuicException e)
         {

@@ -27,6 +27,15 @@ public sealed record QuicEndpointOptions
     /// </summary>
     public int AcceptQueueCapacity { get; init; } = 128;
 
+    /// <summary>
+    /// From how many waiting incoming connections (see <see cref="AcceptQueueCapacity"/>) on a new client must first
+    /// prove that it receives at its source address, by echoing a token from a stateless Retry packet (one extra round
+    /// trip), before the endpoint keeps any state for it. A handshake from a forged source address holds a place in
+    /// the queue until it times out; with this, such handshakes can hold at most this many places and the rest stay
+    /// free for clients that answer. 0 validates every client; <see cref="AcceptQueueCapacity"/> or more, none.
+    /// </summary>
+    public int RetryThreshold { get; init; } = 16;
+
     /// <summary>The most connections (both directions) the endpoint holds at once.</summary>
     public int MaxConnections { get; init; } = 4096;
 
@@ -71,6 +80,10 @@ public sealed record QuicEndpointOptions
         if (AcceptQueueCapacity is < 1 or > 65536)
         {
             throw new ArgumentOutOfRangeException(nameof(AcceptQueueCapacity), AcceptQueueCapacity, "Must be within 1..65536.");
+        }
+        if (RetryThreshold < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetryThreshold), RetryThreshold, "Must be 0 or more.");
         }
         if (MaxConnections is < 1 or > 1 << 20)
         {

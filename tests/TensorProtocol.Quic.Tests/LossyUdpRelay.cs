@@ -27,6 +27,7 @@ internal sealed class LossyUdpRelay : IDisposable
     private volatile bool _clientKnown;
     private volatile bool _stopping;
     private volatile bool _blackhole;
+    private volatile bool _serverUnheard;
     private volatile int _pathMtu = MaxDatagram;
     private long _forwarded, _dropped, _duplicated, _reordered, _blackholed, _tooBig;
 
@@ -60,6 +61,16 @@ internal sealed class LossyUdpRelay : IDisposable
     {
         get => _blackhole;
         set => _blackhole = value;
+    }
+
+    /// <summary>
+    /// While true, only what the server sends is dropped: the client's datagrams still reach it, as the packets of a
+    /// sender with a forged source address reach a server whose answers go elsewhere.
+    /// </summary>
+    internal bool ServerUnheard
+    {
+        get => _serverUnheard;
+        set => _serverUnheard = value;
     }
 
     internal long Forwarded => Interlocked.Read(ref _forwarded);
@@ -133,7 +144,7 @@ internal sealed class LossyUdpRelay : IDisposable
                 }
                 destination = _clientAddress;
             }
-            if (_blackhole)
+            if (_blackhole || (_serverUnheard && !toServer))
             {
                 Interlocked.Increment(ref _blackholed);
                 continue;

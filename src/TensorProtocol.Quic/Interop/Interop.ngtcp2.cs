@@ -52,6 +52,7 @@ internal static unsafe partial class ngtcp2
     internal const ulong NGTCP2_INTERNAL_ERROR = 0x1;
     internal const ulong NGTCP2_CONNECTION_REFUSED = 0x2;
     internal const ulong NGTCP2_PROTOCOL_VIOLATION = 0xa;
+    internal const ulong NGTCP2_INVALID_TOKEN = 0xb;
     internal const ulong NGTCP2_CRYPTO_ERROR = 0x100;
 
     internal const uint NGTCP2_STREAM_DATA_FLAG_FIN = 0x01;
@@ -60,6 +61,13 @@ internal static unsafe partial class ngtcp2
     internal const uint NGTCP2_WRITE_STREAM_FLAG_FIN = 0x02;
 
     internal const byte NGTCP2_PKT_INITIAL = 0x10;
+
+    internal enum ngtcp2_token_type
+    {
+        NGTCP2_TOKEN_TYPE_UNKNOWN = 0,
+        NGTCP2_TOKEN_TYPE_RETRY = 1,
+        NGTCP2_TOKEN_TYPE_NEW_TOKEN = 2,
+    }
 
     internal enum ngtcp2_cc_algo
     {

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using TensorProtocol.Quic.Interop;
+using TensorProtocol.Quic.Internal;
+using TensorProtocol.Quic.Native;
+
+namespace TensorProtocol.Quic;
+
+// Address validation (RFC 9000 §8.1). A server keeps state for a client from its first Initial, so a handshake from a
+// forged source address holds that state, and a place in the accept queue, until it times out: a few spoofed datagrams
+// a second would keep the queue full. Once RetryThreshold connections wait, a new client is answered statelessly with
+// a Retry packet whose token is sealed with this endpoint's secret and bound to the client's address; only a client
+// that receives at that address can echo it back, and only then is state kept. ngtcp2 does the client's half
+// (recv_retry) and the token cryptography.
+public sealed unsafe partial class QuicEndpoint
+{
+    // Only this endpoint ever checks its tokens, and they live seconds: a random secret per endpoint suffices.
+    private readonly byte[] _tokenSecret = RandomNumberGenerator.GetBytes(32);
+    private long _retriesSent;
+    private long _invalidTokens;
+
+    /// <summary>How long a Retry token is accepted: many round trips of the slowest path, not long enough to hoard.</summary>
+    private const ulong RetryTokenLifetime = 10UL * 1_000_000_000;
+
+    private enum TokenCheck
+    {
+        /// <summary>No token of ours: the client's first Initial.</summary>
+        None,
+        /// <summary>A Retry token of ours, for this address, in time; the original DCID has been read out of it.</summary>
+        Valid,
+        /// <summary>Looks like our Retry token but is forged, stale, or from another address.</summary>
+        Invalid,
+    }
+
+    /// <summary>Retry packets sent (for tests and diagnostics).</summary>
+    internal long RetriesSent => Interlocked.Read(ref _retriesSent);
+
+    /// <summary>Initials refused for a bad Retry token (for tests and diagnostics).</summary>
+    internal long InvalidTokensRefused => Interlocked.Read(ref _invalidTokens);
+
+    private TokenCheck CheckToken(ngtcp2.ngtcp2_pkt_hd* hd, byte* address, int addressLength, ulong now, ngtcp2.ngtcp2_cid* originalDcid)
+    {
+        // We never send NEW_TOKEN frames, so a token of another kind is not ours to judge: treated as none.
+        if (hd->tokenlen == 0 || hd->token[0] != ngtcp2_crypto.NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY2)
+        {
+            return TokenCheck.None;
+        }
+        fixed (byte* secret = _tokenSecret)
+        {
+            int rv = ngtcp2_crypto.ngtcp2_crypto_verify_retry_token2(
+                originalDcid, hd->token, hd->tokenlen, secret, (nuint)_tokenSecret.Length, hd->version,
+                address, (uint)addressLength, &hd->dcid, RetryTokenLifetime, now);
+            return rv == 0 ? TokenCheck.Valid : TokenCheck.Invalid;
+        }
+    }
+
+    /// <summary>Answers a client's first Initial with a Retry: no state kept, and smaller than what provoked it.</summary>
+    private void SendRetry(ngtcp2.ngtcp2_pkt_hd* hd, byte* address, int addressLength, ulong now)
+    {
+        ngtcp2.ngtcp2_cid retryScid;
+        QuicConnection.RandomCid(&retryScid, QuicConnection.ConnectionIdLength);
+        byte* token = stackalloc byte[ngtcp2_crypto.NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
+        nint tokenLength;
+        fixed (byte* secret = _tokenSecret)
+        {
+            tokenLength = ngtcp2_crypto.ngtcp2_crypto_generate_retry_token2(
+                token, secret, (nuint)_tokenSecret.Length, hd->version, address, (uint)addressLength, &retryScid, &hd->dcid, now);
+        }
+        if (tokenLength < 0)
+        {
+            return;
+        }
+        nint n = ngtcp2_crypto.ngtcp2_crypto_write_retry(SendBuffer, SendBufferSize, hd->version, &hd->scid, &retryScid, &hd->dcid, token, (nuint)tokenLength);
+        if (n > 0)
+        {
+            Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
+            Interlocked.Increment(ref _retriesSent);
+        }
+    }
+
+    /// <summary>Refuses a client's Initial with a CONNECTION_CLOSE, keeping no state.</summary>
+    private void SendStatelessClose(ngtcp2.ngtcp2_pkt_hd* hd, ulong errorCode, byte* address, int addressLength, string reason)
+    {
+        Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), reason);
+        nint n = ngtcp2_crypto.ngtcp2_crypto_write_connection_close(SendBuffer, SendBufferSize, hd->version, &hd->scid, &hd->dcid, errorCode, null, 0);
+        if (n > 0)
+        {
+            Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);
+        }
+    }
+}

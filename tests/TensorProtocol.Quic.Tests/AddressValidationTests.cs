@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace TensorProtocol.Quic.Tests;
+
+/// <summary>
+/// Address validation with Retry packets: handshakes from addresses that never hear the server cannot fill the accept
+/// queue, clients that do hear it still get in, and a token that is not ours is refused without keeping state.
+/// </summary>
+public sealed class AddressValidationTests : QuicTestBase
+{
+    private static QuicEndpoint CreateServer(int retryThreshold, int acceptQueue = 128) =>
+        QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ApplicationProtocols = [Alpn],
+            AcceptQueueCapacity = acceptQueue,
+            RetryThreshold = retryThreshold,
+        });
+
+    [Fact]
+    public async Task RetryForEveryClient_HandshakeCompletes_AndDataFlowsBothWays()
+    {
+        await using QuicEndpoint server = CreateServer(retryThreshold: 0);
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        Assert.Equal(1, server.RetriesSent);
+        Assert.Equal(server.PublicKey, c.RemotePublicKey);
+        Assert.Equal(client.PublicKey, s.RemotePublicKey);
+
+        byte[] request = RandomBytes(200_000, seed: 1);
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await stream.WriteAsync(request, completeWrites: true, Timeout());
+        QuicStream accepted = await s.AcceptInboundStreamAsync(Timeout());
+        var (length, hash) = await ReadAllHashedAsync(accepted, ct: Timeout());
+        Assert.Equal(request.Length, length);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(request), hash);
+        await accepted.WriteAsync("ok"u8.ToArray(), completeWrites: true, Timeout());
+        var buffer = new byte[8];
+        Assert.Equal(2, await stream.ReadAsync(buffer, Timeout()));
+        await c.DisposeAsync();
+        await s.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task HandshakesFromAddressesThatNeverAnswer_HoldAtMostTheThreshold_AndRealClientsStillConnect()
+    {
+        // Without Retry, these 20 handshakes would each hold a place until the handshake timeout: the queue of 8 would
+        // be full and every further client refused.
+        const int spoofed = 20, threshold = 2;
+        await using QuicEndpoint server = CreateServer(retryThreshold: threshold, acceptQueue: 8);
+        // The relay forwards the dialer's packets and drops every answer: to the server, the dialer is a forged address.
+        using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 7, dropRate: 0, duplicateRate: 0, reorderRate: 0) { ServerUnheard = true };
+        await using QuicEndpoint spoofer = CreateEndpoint();
+        using var stopSpoofing = new CancellationTokenSource(TestTimeout);
+        var dials = Enumerable.Range(0, spoofed)
+            .Select(_ => spoofer.ConnectAsync(relay.EndPoint, server.PublicKey, stopSpoofing.Token).AsTask())
+            .ToList();
+
+        var clock = Stopwatch.StartNew();
+        while (server.RetriesSent < spoofed - threshold)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"only {server.RetriesSent} Retry packets were sent; {relay}");
+            await Task.Delay(5);
+        }
+        Assert.Equal(threshold, server.ConnectionCountForTests);
+
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        Assert.Equal(client.PublicKey, s.RemotePublicKey);
+        Assert.Equal(server.PublicKey, c.RemotePublicKey);
+        Assert.Equal(threshold + 1, server.ConnectionCountForTests);
+
+        await stopSpoofing.CancelAsync();
+        foreach (Task<QuicConnection> dial in dials)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dial);
+        }
+        await c.DisposeAsync();
+        await s.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ForgedRetryToken_IsRefusedWithInvalidToken_AndKeepsNoState()
+    {
+        await using QuicEndpoint server = CreateServer(retryThreshold: 0);
+        // The Retry token magic byte, then what no secret of the server's sealed.
+        byte[] forged = [0xb7, .. RandomBytes(89, seed: 3)];
+        await using QuicEndpoint client = CreateEndpoint(QuicConnectionOptions.Default with { InitialTokenForTests = forged });
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.ProtocolViolation, error.Kind);
+        Assert.Equal(0xbUL, error.TransportErrorCode); // INVALID_TOKEN
+        Assert.True(server.InvalidTokensRefused >= 1);
+        Assert.Equal(0, server.RetriesSent);
+        Assert.Equal(0, server.ConnectionCountForTests);
+    }
+}
