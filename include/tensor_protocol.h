@@ -94,7 +94,8 @@ typedef struct tp_node_options {
     int32_t queue_full_wait;          /* 0: refuse pushes when the queue is full; 1: make the sender wait */
     int32_t max_pooled_connections;
     uint32_t connect_timeout_ms;
-    uint32_t request_timeout_ms;      /* a request header must arrive within it, a payload (pushed or pulled) within it + 1 s per MiB; at most a day */
+    uint32_t request_timeout_ms;      /* a request header must arrive within it, a payload (pushed or pulled) within it + its
+                                         size at min_transfer_rate_kib; at most a day */
     uint32_t pool_idle_timeout_ms;
     const char *const *allowed_senders; /* NodeIds that may push; NULL = anyone (non-NULL with count 0 = nobody) */
     const char *const *allowed_pullers; /* NodeIds that may pull; NULL = anyone (non-NULL with count 0 = nobody) */
@@ -104,7 +105,8 @@ typedef struct tp_node_options {
     int64_t receive_buffer_retention; /* bytes of released received tensors' memory kept for reuse by later
                                          payloads of a similar size; 0 = 2 GiB, -1 = keep none */
     uint32_t receive_buffer_lifetime_ms; /* kept memory unused this long is returned to the system; 0 = 10 s */
-    uint32_t reserved2;               /* must be 0 */
+    uint32_t min_transfer_rate_kib;   /* slowest a payload may arrive or be taken, KiB/s; a pushed payload must keep up
+                                         8 MiB at a time; 0 = 1024 (1 MiB/s) (was reserved, 0) */
 } tp_node_options;
 
 /* A tensor described by the caller, over the caller's memory (see "Memory handed to the library"). */

@@ -58,7 +58,7 @@ class tp_node_options(Structure):
         ("allowed_pullers_count", c_int32),
         ("receive_buffer_retention", c_int64),
         ("receive_buffer_lifetime_ms", c_uint32),
-        ("reserved2", c_uint32),
+        ("min_transfer_rate_kib", c_uint32),
     ]
 
 

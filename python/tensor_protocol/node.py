@@ -39,6 +39,16 @@ def _seconds_to_ms(value: float | None, name: str, limit: float = 4294967.0) -> 
     return ms
 
 
+def _rate_kib(value: int | None) -> int:
+    """Bytes per second as the C ABI's uint32 KiB per second; 0 (the default, 1 MiB/s) for None."""
+    if value is None:
+        return 0
+    kib = int(value) // 1024
+    if int(value) < 1024 or kib > 0xFFFFFFFF:
+        raise ValueError("min_transfer_rate must be at least 1024 bytes per second")
+    return kib
+
+
 def _retention(value: int | None) -> int:
     """The C ABI's receive_buffer_retention: None = default (0), 0 bytes = keep none (-1)."""
     if value is None:
@@ -130,7 +140,8 @@ class TensorNode:
                  max_tensor_bytes: int | None = None, receive_memory_budget: int | None = None,
                  receive_queue_capacity: int | None = None, queue_full: str = "refuse",
                  max_pooled_connections: int | None = None, connect_timeout: float | None = None,
-                 request_timeout: float | None = None, pool_idle_timeout: float | None = None,
+                 request_timeout: float | None = None, min_transfer_rate: int | None = None,
+                 pool_idle_timeout: float | None = None,
                  receive_buffer_retention: int | None = None, receive_buffer_lifetime: float | None = None,
                  allowed_senders: Iterable[str] | None = None, allowed_pullers: Iterable[str] | None = None):
         if identity_path is None and storage_path is not None:
@@ -156,6 +167,7 @@ class TensorNode:
             max_pooled_connections=int(max_pooled_connections or 0),
             connect_timeout_ms=_seconds_to_ms(connect_timeout, "connect_timeout"),
             request_timeout_ms=_seconds_to_ms(request_timeout, "request_timeout"),
+            min_transfer_rate_kib=_rate_kib(min_transfer_rate),
             pool_idle_timeout_ms=_seconds_to_ms(pool_idle_timeout, "pool_idle_timeout"),
             receive_buffer_retention=_retention(receive_buffer_retention),
             receive_buffer_lifetime_ms=_seconds_to_ms(receive_buffer_lifetime, "receive_buffer_lifetime", limit=86400))

@@ -196,6 +196,17 @@ def test_receive_buffer_options_are_checked():
         tp.create_node(bind_address="127.0.0.1", receive_buffer_lifetime=2 * 86400)  # at most a day
 
 
+def test_min_transfer_rate_is_checked_and_reaches_the_node(nodes):
+    with pytest.raises(ValueError):
+        tp.create_node(bind_address="127.0.0.1", min_transfer_rate=1000)  # below 1 KiB/s
+    sender, receiver = nodes(), nodes(min_transfer_rate=256 << 20)
+    payload = np.arange(3 << 20, dtype=np.float32)  # 12 MiB: received in 8 MiB steps, each with its own deadline
+    sender.blocking.send_tensor_direct(receiver.ticket, "paced", payload)
+    received = receiver.blocking.wait_for_tensor(timeout=30)
+    assert received.name == "paced"
+    np.testing.assert_array_equal(received.to_numpy(), payload)
+
+
 def test_received_buffers_are_freed_when_collected(nodes):
     """RSS returns near its baseline after 100 x 64 MiB receives whose tensors are dropped."""
     sender, receiver = nodes(), nodes()

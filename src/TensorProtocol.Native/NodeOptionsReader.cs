@@ -27,9 +27,9 @@ internal static unsafe class NodeOptionsReader
         // A caller built against an older, shorter struct: the fields it does not know stay zero (default).
         tp_node_options o = default;
         NativeMemory.Copy(given, &o, Math.Min(given->struct_size, (uint)sizeof(tp_node_options)));
-        if (o.reserved != 0 || o.reserved2 != 0)
+        if (o.reserved != 0)
         {
-            throw new ArgumentException("options->reserved and options->reserved2 must be 0.", "options");
+            throw new ArgumentException("options->reserved must be 0.", "options");
         }
         if (o.receive_buffer_retention < -1)
         {
@@ -52,6 +52,7 @@ internal static unsafe class NodeOptionsReader
             MaxPooledConnections = o.max_pooled_connections == 0 ? defaults.MaxPooledConnections : o.max_pooled_connections,
             ConnectTimeout = o.connect_timeout_ms == 0 ? defaults.ConnectTimeout : TimeSpan.FromMilliseconds(o.connect_timeout_ms),
             RequestTimeout = o.request_timeout_ms == 0 ? defaults.RequestTimeout : TimeSpan.FromMilliseconds(o.request_timeout_ms),
+            MinTransferRate = o.min_transfer_rate_kib == 0 ? defaults.MinTransferRate : o.min_transfer_rate_kib * 1024L,
             PoolIdleTimeout = o.pool_idle_timeout_ms == 0 ? defaults.PoolIdleTimeout : TimeSpan.FromMilliseconds(o.pool_idle_timeout_ms),
             AllowedSenders = ReadNodeIds(o.allowed_senders, o.allowed_senders_count, "allowed_senders"),
             AllowedPullers = ReadNodeIds(o.allowed_pullers, o.allowed_pullers_count, "allowed_pullers"),

@@ -190,8 +190,9 @@ public sealed partial class TensorNode
                 // The answer is proof enough that the request arrived: waiting for its acknowledgement first would add
                 // the peer's ACK delay (a lone packet is acknowledged late, and not with the answer) to every pull.
                 ValueTask requestWrite = stream.WriteAsync(header, completeWrites: true, ct);
-                // The answer's header within RequestTimeout, then its payload within RequestTimeout + 1 s per MiB: a
-                // peer that stalls (keep-alives hold its connection up) must not hold this call and its buffer forever.
+                // The answer's header within RequestTimeout, then its payload within RequestTimeout + its size at
+                // MinTransferRate: a peer that stalls (keep-alives hold its connection up) must not hold this call and its
+                // buffer forever.
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 TimeSpan limit = _options.RequestTimeout;
                 deadline.CancelAfter(limit);
@@ -252,11 +253,11 @@ public sealed partial class TensorNode
 
     /// <summary>
     /// How long a push may wait for its answer: the receiver's header and payload deadlines (RequestTimeout, then
-    /// RequestTimeout + 1 s per MiB) plus a queue wait (<see cref="TensorNodeOptions.QueueWaitTimeout"/>), this node's
+    /// RequestTimeout + the size at MinTransferRate) plus a queue wait (<see cref="TensorNodeOptions.QueueWaitTimeout"/>), this node's
     /// own settings standing in for the peer's. A safety net against a peer that never answers, not a tight bound.
     /// </summary>
     private TimeSpan PushAnswerDeadline(long bytes) =>
-        TransferDeadline(_options.RequestTimeout * 2 + _options.QueueWaitTimeout, bytes);
+        TransferDeadline(_options.RequestTimeout * 2 + _options.QueueWaitTimeout, bytes, _options.MinTransferRate);
 
     /// <summary>
     /// Opens the operation's stream. A pooled connection closed under the operation (another one found it dead, or

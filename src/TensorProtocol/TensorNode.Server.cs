@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TensorProtocol.Internal;
 using TensorProtocol.Node;
 using TensorProtocol.Quic;
@@ -144,10 +145,32 @@ public sealed partial class TensorNode
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, $"no memory for the payload: {e.Message}").ConfigureAwait(false);
                 return;
             }
-            // The reservation holds budget: a sender that stalls (≈ below 1 MiB/s) loses it instead of keeping it.
+            // The reservation holds budget. A payload of one piece is due by the transfer deadline of its size; a larger
+            // one piece by piece, each by the deadline of where it ends (counted from here), so a sender that falls
+            // behind MinTransferRate loses the reservation then, not at the end of a deadline sized for the whole.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            payloadDeadline.CancelAfter(TransferDeadline(length));
-            if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token).ConfigureAwait(false))
+            Action<long>? pieceDue = null;
+            if (length > FrameReader.StepChunkSize)
+            {
+                long started = Stopwatch.GetTimestamp();
+                pieceDue = end =>
+                {
+                    TimeSpan left = TransferDeadline(end) - Stopwatch.GetElapsedTime(started);
+                    if (left > TimeSpan.Zero)
+                    {
+                        payloadDeadline.CancelAfter(left);
+                    }
+                    else
+                    {
+                        payloadDeadline.Cancel(); // nothing is registered on it between two reads
+                    }
+                };
+            }
+            else
+            {
+                payloadDeadline.CancelAfter(TransferDeadline(length));
+            }
+            if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token, pieceDue).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
                 return;
@@ -201,14 +224,14 @@ public sealed partial class TensorNode
     }
 
     /// <summary>
-    /// How long a transfer of <paramref name="bytes"/> may take: <paramref name="requestTimeout"/> plus one
-    /// second per MiB (a peer slower than about 1 MiB/s loses the stream), capped at 30 days so that no size overflows
-    /// a timer.
+    /// How long a transfer of <paramref name="bytes"/> may take: <paramref name="requestTimeout"/> plus the bytes at
+    /// <paramref name="minRate"/> bytes per second (a slower peer loses the stream), capped at 30 days so that no size
+    /// overflows a timer.
     /// </summary>
-    internal static TimeSpan TransferDeadline(TimeSpan requestTimeout, long bytes) =>
-        TimeSpan.FromSeconds(Math.Min(requestTimeout.TotalSeconds + bytes / (double)(1 << 20), TimeSpan.FromDays(30).TotalSeconds));
+    internal static TimeSpan TransferDeadline(TimeSpan requestTimeout, long bytes, long minRate) =>
+        TimeSpan.FromSeconds(Math.Min(requestTimeout.TotalSeconds + bytes / (double)minRate, TimeSpan.FromDays(30).TotalSeconds));
 
-    private TimeSpan TransferDeadline(long bytes) => TransferDeadline(_options.RequestTimeout, bytes);
+    private TimeSpan TransferDeadline(long bytes) => TransferDeadline(_options.RequestTimeout, bytes, _options.MinTransferRate);
 
     /// <summary>
     /// Waits until the puller acknowledged the whole answer, but not forever: a puller that stops granting credit would

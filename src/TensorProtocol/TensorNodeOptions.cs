@@ -110,10 +110,19 @@ public sealed record TensorNodeOptions
 
     /// <summary>
     /// How long a peer may take to send a request header; a pushed payload, and a pulled one to be taken, get this plus
-    /// one second per MiB. A stream that misses its deadline is aborted, so a stalled or hostile peer cannot hold queue
-    /// room or memory. At most a day.
+    /// their size at <see cref="MinTransferRate"/>. A stream that misses its deadline is aborted, so a stalled or
+    /// hostile peer cannot hold queue room or memory. At most a day.
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The slowest rate, in bytes per second, at which a payload may arrive or be taken (default 1 MiB/s). A pushed
+    /// payload must keep up while it arrives: each 8 MiB of it is due by <see cref="RequestTimeout"/> plus the time its
+    /// end takes at this rate, so a sender that trickles loses its reserved share of
+    /// <see cref="ReceiveMemoryBudget"/> as soon as it falls behind, not at the end of a deadline sized for the whole
+    /// tensor (hours, for 16 GiB). Lower it for links slower than this; at least 1 KiB/s.
+    /// </summary>
+    public long MinTransferRate { get; init; } = 1 << 20;
 
     /// <summary>Nodes allowed to push to this node; null allows every authenticated node.</summary>
     public IReadOnlySet<NodeId>? AllowedSenders { get; init; }
@@ -172,6 +181,10 @@ public sealed record TensorNodeOptions
         if (PoolIdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || QueueWaitTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(PoolIdleTimeout), "Timeouts must be positive.");
+        }
+        if (MinTransferRate < 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinTransferRate), MinTransferRate, "Must be at least 1024 bytes per second.");
         }
         if (RequestTimeout > TimeSpan.FromDays(1))
         {

@@ -72,6 +72,48 @@ public sealed class NodeStalledPeerTests : NodeTestBase
     }
 
     [Fact]
+    public async Task TricklingPusher_IsResetOnceBehindTheMinimumRate_NotAtTheEndOfTheWholeDeadline()
+    {
+        // 1 GiB announced with a minimum rate of 64 MiB/s: the whole push may take 0.5 s + 16 s, but it must keep up
+        // 8 MiB at a time. A sender that sends 16 MiB and stops is behind once 0.5 s + 24 MiB / (64 MiB/s) have passed,
+        // and loses its 1 GiB reservation of the receive budget then, not 16 seconds later.
+        const long announced = 1L << 30;
+        await using TensorNode node = await StartNodeAsync(o => o with
+        {
+            RequestTimeout = TimeSpan.FromMilliseconds(500),
+            MinTransferRate = 64 << 20,
+            MaxTensorBytes = announced,
+            ReceiveMemoryBudget = announced + (16 << 20),
+        });
+        await using QuicEndpoint endpoint = QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ApplicationProtocols = [TensorNodeOptions.DefaultApplicationProtocol],
+            AcceptIncomingConnections = false,
+        });
+        await using QuicConnection connection = await endpoint.ConnectAsync(node.LocalEndPoint, node.NodeId.PublicKey, Timeout());
+        QuicStream stream = await connection.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        var clock = Stopwatch.StartNew();
+        await stream.WriteAsync(RequestHeader.Push("slow", new TensorMetadata(DType.U8, [announced])).ToFrame(), completeWrites: false, Timeout());
+        await stream.WriteAsync(new byte[16 << 20], completeWrites: false, Timeout());
+
+        var e = await Assert.ThrowsAsync<QuicException>(async () => await stream.ReadAsync(new byte[64], Timeout()));
+        TimeSpan resetAfter = clock.Elapsed;
+        Assert.Equal(QuicErrorKind.StreamAborted, e.Kind);
+        Assert.Equal((long)ResponseStatus.BadRequest, e.ApplicationErrorCode);
+        Assert.True(resetAfter < TimeSpan.FromSeconds(8), $"reset after {resetAfter.TotalSeconds:F1} s");
+        await stream.DisposeAsync();
+
+        // The reservation is gone: a push that did not fit beside it (16 MiB of budget were left) fits again.
+        await using TensorNode sender = await StartNodeAsync();
+        using var big = TensorData.FromArray(new byte[32 << 20]);
+        await sender.SendAsync(node.Ticket, "fits", big, Timeout());
+        ReceivedTensor received = await node.ReceiveAsync(Timeout());
+        Assert.Equal("fits", received.Name);
+        received.Data.Dispose();
+    }
+
+    [Fact]
     public async Task Node_GrantsNoUnidirectionalStreams()
     {
         // Every operation needs an answer: a unidirectional stream could carry a request the node cannot answer, so

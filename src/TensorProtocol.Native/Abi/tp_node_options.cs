@@ -23,5 +23,5 @@ internal unsafe struct tp_node_options
     public int allowed_pullers_count;
     public long receive_buffer_retention;
     public uint receive_buffer_lifetime_ms;
-    public uint reserved2;
+    public uint min_transfer_rate_kib;
 }
