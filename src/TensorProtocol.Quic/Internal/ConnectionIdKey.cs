@@ -42,8 +42,9 @@ internal readonly unsafe struct ConnectionIdKey : IEquatable<ConnectionIdKey>
 
     public override bool Equals(object? obj) => obj is ConnectionIdKey other && Equals(other);
 
-    // The IDs are random, so their bytes are already a good hash.
-    public override int GetHashCode() => (int)(_a ^ (_a >> 32)) ^ _length;
+    // Our own IDs are random, but a client picks the DCID of its first Initial, which stays registered for routing: a
+    // hash seeded per process (HashCode) keeps such IDs from being chosen to pile into one bucket.
+    public override int GetHashCode() => HashCode.Combine(_a, _b, _c, _length);
 
     public override string ToString()
     {
