@@ -106,7 +106,7 @@ typedef struct tp_node_options {
                                          payloads of a similar size; 0 = 2 GiB, -1 = keep none */
     uint32_t receive_buffer_lifetime_ms; /* kept memory unused this long is returned to the system; 0 = 10 s */
     uint32_t min_transfer_rate_kib;   /* slowest a payload may arrive or be taken, KiB/s; a pushed payload must keep up
-                                         8 MiB at a time; 0 = 1024 (1 MiB/s) (was reserved, 0) */
+                                         64 MiB at a time; 0 = 1024 (1 MiB/s) (was reserved, 0) */
 } tp_node_options;
 
 /* A tensor described by the caller, over the caller's memory (see "Memory handed to the library"). */

@@ -200,7 +200,7 @@ def test_min_transfer_rate_is_checked_and_reaches_the_node(nodes):
     with pytest.raises(ValueError):
         tp.create_node(bind_address="127.0.0.1", min_transfer_rate=1000)  # below 1 KiB/s
     sender, receiver = nodes(), nodes(min_transfer_rate=256 << 20)
-    payload = np.arange(3 << 20, dtype=np.float32)  # 12 MiB: received in 8 MiB steps, each with its own deadline
+    payload = np.arange(20 << 20, dtype=np.float32)  # 80 MiB: received in 64 MiB pieces, each with its own deadline
     sender.blocking.send_tensor_direct(receiver.ticket, "paced", payload)
     received = receiver.blocking.wait_for_tensor(timeout=30)
     assert received.name == "paced"

@@ -150,7 +150,7 @@ public sealed partial class TensorNode
             // behind MinTransferRate loses the reservation then, not at the end of a deadline sized for the whole.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Action<long>? pieceDue = null;
-            if (length > FrameReader.StepChunkSize)
+            if (length > FrameReader.ChunkSize)
             {
                 long started = Stopwatch.GetTimestamp();
                 pieceDue = end =>

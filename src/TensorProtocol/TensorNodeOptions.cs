@@ -117,7 +117,7 @@ public sealed record TensorNodeOptions
 
     /// <summary>
     /// The slowest rate, in bytes per second, at which a payload may arrive or be taken (default 1 MiB/s). A pushed
-    /// payload must keep up while it arrives: each 8 MiB of it is due by <see cref="RequestTimeout"/> plus the time its
+    /// payload must keep up while it arrives: each 64 MiB of it is due by <see cref="RequestTimeout"/> plus the time its
     /// end takes at this rate, so a sender that trickles loses its reserved share of
     /// <see cref="ReceiveMemoryBudget"/> as soon as it falls behind, not at the end of a deadline sized for the whole
     /// tensor (hours, for 16 GiB). Lower it for links slower than this; at least 1 KiB/s.

@@ -75,8 +75,8 @@ public sealed class NodeStalledPeerTests : NodeTestBase
     public async Task TricklingPusher_IsResetOnceBehindTheMinimumRate_NotAtTheEndOfTheWholeDeadline()
     {
         // 1 GiB announced with a minimum rate of 64 MiB/s: the whole push may take 0.5 s + 16 s, but it must keep up
-        // 8 MiB at a time. A sender that sends 16 MiB and stops is behind once 0.5 s + 24 MiB / (64 MiB/s) have passed,
-        // and loses its 1 GiB reservation of the receive budget then, not 16 seconds later.
+        // 64 MiB at a time. A sender that sends 16 MiB and stops has not completed the first 64 MiB when 0.5 s + 1 s
+        // have passed, and loses its 1 GiB reservation of the receive budget then, not 16 seconds later.
         const long announced = 1L << 30;
         await using TensorNode node = await StartNodeAsync(o => o with
         {

@@ -25,9 +25,9 @@ internal sealed class FrameReader(QuicStream stream, int scratchSize = FrameRead
 
     // Between two reads (one round through the loop and the thread pool, ~20 µs when all is well, more when the pool
     // is busy) arriving bytes wait in the stream's buffer and are copied from there into the destination, so chunks
-    // are large. Smaller ones only when the caller asked for progress or pacing, which need the steps.
+    // are large. Smaller ones only when the caller asked for progress, which needs the steps.
     internal const int ChunkSize = 64 << 20;
-    internal const int StepChunkSize = 8 << 20;
+    internal const int ProgressChunkSize = 8 << 20;
 
     private readonly byte[] _scratch = new byte[scratchSize];
     private int _start;
@@ -61,13 +61,13 @@ internal sealed class FrameReader(QuicStream stream, int scratchSize = FrameRead
 
     /// <summary>
     /// Fills <paramref name="payload"/> exactly, in reads of at most <see cref="ChunkSize"/> bytes, or
-    /// <see cref="StepChunkSize"/> when progress is reported or <paramref name="pieceDue"/> is given (native payloads
-    /// above 2 GiB need several reads anyway; reads also pace pre-faulting); false if the stream ended first.
-    /// <paramref name="pieceDue"/> is told where each read will end before it starts, to set that piece's deadline.
+    /// <see cref="ProgressChunkSize"/> when progress is reported (native payloads above 2 GiB need several reads
+    /// anyway; reads also pace pre-faulting); false if the stream ended first. <paramref name="pieceDue"/> is told where
+    /// each read will end before it starts, to set that piece's deadline.
     /// </summary>
     internal async ValueTask<bool> ReadPayloadAsync(PayloadBuffer payload, ProgressReporter? progress, CancellationToken cancellationToken, Action<long>? pieceDue = null)
     {
-        int chunkSize = progress is null && pieceDue is null ? ChunkSize : StepChunkSize;
+        int chunkSize = progress is null ? ChunkSize : ProgressChunkSize;
         for (long offset = 0; offset < payload.Length;)
         {
             Memory<byte> chunk = payload.Chunk(offset, chunkSize);
