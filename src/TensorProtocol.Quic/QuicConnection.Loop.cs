@@ -38,6 +38,13 @@ public sealed unsafe partial class QuicConnection
     internal bool Touched;              // in the endpoint's list of connections that received packets
     internal int PendingAcceptFlag;     // 1 while this server connection counts against the accept queue
     internal bool QueuedForAccept;      // handed to the accept channel: its place is released when the application takes it
+    // The endpoint's bookkeeping (QuicEndpoint.Timers.cs): the expiry its timer heap holds for this connection, whether
+    // something since may have moved it, whether it is in the list of terminated connections, and its index in the list
+    // of all connections.
+    internal ulong ScheduledExpiry = ulong.MaxValue;
+    internal bool TimerMayHaveMoved;
+    internal bool InTerminatedList;
+    internal int ListIndex = -1;
 
     internal IReadOnlyList<ConnectionIdKey> ConnectionIds => _cids;
 
@@ -468,7 +475,7 @@ public sealed unsafe partial class QuicConnection
         State.Closing or State.Draining => Deadline,
         State.Released => ulong.MaxValue,
         State.Connected when _pacingIdle => _expiryBeforePacing,
-        _ => ngtcp2.ngtcp2_conn_get_expiry(Conn),
+        _ => ngtcp2.ngtcp2_conn_get_expiry(_handle.Conn), // reading the timers does not move them
     };
 
     // Set after a write that left ngtcp2 nothing to send: its deadline then, without the pacing deadline the write
@@ -791,6 +798,7 @@ public sealed unsafe partial class QuicConnection
         _state = state;
         ulong pto = ptoMultiple == 0 ? 0 : ngtcp2.ngtcp2_conn_get_pto(Conn);
         Deadline = now + ((ulong)ptoMultiple * pto);
+        _endpoint.OnTerminated(this);
         _endpoint.MarkDirty(this);
     }
 

@@ -29,7 +29,22 @@ public sealed unsafe partial class QuicConnection
     private CompletionSource<QuicConnection>? _connectSource;
     internal string LogId { get; private set; } = "";
 
-    internal void* Conn => _handle.Conn;
+    /// <summary>
+    /// The native connection, for calls into ngtcp2 (loop thread only). Any such call can move ngtcp2's timers, so
+    /// handing the pointer out tells the endpoint to look at this connection's expiry again at the end of the turn.
+    /// </summary>
+    internal void* Conn
+    {
+        get
+        {
+            if (!TimerMayHaveMoved)
+            {
+                TimerMayHaveMoved = true;
+                _endpoint.OnTimerMayHaveMoved(this);
+            }
+            return _handle.Conn;
+        }
+    }
 
     internal static QuicConnection CreateClient(QuicEndpoint endpoint, IPEndPoint remote, QuicPublicKey expectedPeerKey, CompletionSource<QuicConnection> connectSource, ILogger logger)
     {

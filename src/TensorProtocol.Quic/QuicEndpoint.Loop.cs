@@ -217,7 +217,7 @@ public sealed unsafe partial class QuicEndpoint
         }
         connection.PendingAcceptFlag = 1;
         Interlocked.Increment(ref _pendingAccepts);
-        _connections.Add(connection);
+        AddConnection(connection);
         connection.OnPacket(path, data, length, now);
         Touch(connection);
     }
@@ -271,17 +271,6 @@ public sealed unsafe partial class QuicEndpoint
         }
     }
 
-    private void RunTimers(ulong now)
-    {
-        foreach (QuicConnection c in _connections)
-        {
-            if (!c.IsTerminated && c.Expiry <= now)
-            {
-                c.OnExpiry(now);
-            }
-        }
-    }
-
     private void WriteDirty(ulong now)
     {
         // A connection can become dirty again while writing (e.g. an error): iterate by index.
@@ -297,19 +286,7 @@ public sealed unsafe partial class QuicEndpoint
         _dirty.Clear();
     }
 
-    private void Reap(ulong now)
-    {
-        for (int i = _connections.Count - 1; i >= 0; i--)
-        {
-            QuicConnection c = _connections[i];
-            if (c.IsTerminated && c.Deadline <= now)
-            {
-                RemoveConnection(c, i);
-            }
-        }
-    }
-
-    private void RemoveConnection(QuicConnection c, int index)
+    private void RemoveConnection(QuicConnection c)
     {
         foreach (ConnectionIdKey key in c.ConnectionIds)
         {
@@ -318,7 +295,7 @@ public sealed unsafe partial class QuicEndpoint
                 _byCid.Remove(key);
             }
         }
-        _connections.RemoveAt(index);
+        RemoveFromList(c);
         // A connection waiting in the accept queue keeps its place until the application takes it (and finds it
         // closed): it is still in the channel, and releasing the place here would let a peer that connects and
         // closes, over and over, grow the queue of dead connections (and their buffered data) without bound.
@@ -410,20 +387,6 @@ public sealed unsafe partial class QuicEndpoint
         }
     }
 
-    private ulong NextExpiry()
-    {
-        ulong next = ulong.MaxValue;
-        foreach (QuicConnection c in _connections)
-        {
-            ulong e = c.Expiry;
-            if (e < next)
-            {
-                next = e;
-            }
-        }
-        return next;
-    }
-
     private void OnIcmpError(IPEndPoint destination, int errno)
     {
         // Only "port unreachable" ends a dial early: nothing listens there. Other ICMP errors (fragmentation needed,
@@ -476,7 +439,7 @@ public sealed unsafe partial class QuicEndpoint
             : new QuicException(QuicErrorKind.InternalError, $"The endpoint loop failed: {failure.Message}", innerException: failure);
         for (int i = _connections.Count - 1; i >= 0; i--)
         {
-            RemoveConnection(_connections[i], i);
+            RemoveConnection(_connections[i]);
         }
         _accepted.Writer.TryComplete();
         while (_accepted.Reader.TryRead(out QuicConnection? c))

@@ -163,7 +163,7 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
                 }
                 created = QuicConnection.CreateClient(this, remoteEndPoint, expectedPeerKey, source, _logger);
                 Volatile.Write(ref created, created);
-                _connections.Add(created);
+                AddConnection(created);
                 MarkDirty(created); // before anything is sent ngtcp2's expiry is "never": write the Initial now
             }
             catch (Exception e)

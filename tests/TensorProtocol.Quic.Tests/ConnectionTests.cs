@@ -176,6 +176,49 @@ public sealed class ConnectionTests : QuicTestBase
     }
 
     [Fact]
+    public async Task IdleTimeouts_OfManyConnections_EachFire_AndEveryConnectionIsReaped()
+    {
+        // The endpoint keeps its connections' timers in a heap and asks only the connections a turn touched for their
+        // expiry again: every one of 200 idle connections must still time out, on both sides, and be reaped — while
+        // one pair with keep-alives stays up and usable.
+        const int count = 200;
+        var idle = QuicConnectionOptions.Default with { IdleTimeout = TimeSpan.FromMilliseconds(600) };
+        await using QuicEndpoint server = CreateEndpoint(idle);
+        await using QuicEndpoint client = CreateEndpoint(idle);
+        await using QuicEndpoint kept = CreateEndpoint(idle with { IdleTimeout = TimeSpan.FromSeconds(2), KeepAliveInterval = TimeSpan.FromMilliseconds(200) });
+        var pairs = new List<(QuicConnection Client, QuicConnection Server)>();
+        for (int i = 0; i < count; i++)
+        {
+            pairs.Add(await ConnectPairAsync(client, server));
+        }
+        var (keptClient, keptServer) = await ConnectPairAsync(kept, server);
+
+        foreach (var (c, s) in pairs)
+        {
+            Assert.Equal(QuicErrorKind.IdleTimeout, (await Assert.ThrowsAsync<QuicException>(async () => await c.AcceptInboundStreamAsync(Timeout()))).Kind);
+            Assert.Equal(QuicErrorKind.IdleTimeout, (await Assert.ThrowsAsync<QuicException>(async () => await s.AcceptInboundStreamAsync(Timeout()))).Kind);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (client.ConnectionCountForTests != 0 || server.ConnectionCountForTests != 1)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"not reaped: client {client.ConnectionCountForTests}, server {server.ConnectionCountForTests}");
+            await Task.Delay(5);
+        }
+
+        QuicStream stream = await keptClient.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await stream.WriteAsync(new byte[] { 7 }, completeWrites: true, Timeout());
+        QuicStream incoming = await keptServer.AcceptInboundStreamAsync(Timeout());
+        var one = new byte[1];
+        await incoming.ReadExactlyAsync(one, Timeout());
+        Assert.Equal(7, one[0]);
+        foreach (var (c, s) in pairs)
+        {
+            await c.DisposeAsync();
+            await s.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Close_WithCode_PeerSeesTheCodeAndReason()
     {
         await using QuicEndpoint server = CreateEndpoint();
