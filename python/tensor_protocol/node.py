@@ -45,7 +45,7 @@ def _rate_kib(value: int | None) -> int:
         return 0
     kib = int(value) // 1024
     if int(value) < 1024 or kib > 0xFFFFFFFF:
-        raise ValueError("min_transfer_rate must be at least 1024 bytes per second")
+        raise ValueError("min_transfer_rate must be from 1024 bytes per second to 4 TiB per second")
     return kib
 
 

@@ -196,9 +196,11 @@ def test_receive_buffer_options_are_checked():
         tp.create_node(bind_address="127.0.0.1", receive_buffer_lifetime=2 * 86400)  # at most a day
 
 
-def test_min_transfer_rate_is_checked_and_reaches_the_node(nodes):
+def test_min_transfer_rate_is_checked_and_a_paced_push_arrives_whole(nodes):
     with pytest.raises(ValueError):
         tp.create_node(bind_address="127.0.0.1", min_transfer_rate=1000)  # below 1 KiB/s
+    with pytest.raises(ValueError):
+        tp.create_node(bind_address="127.0.0.1", min_transfer_rate=1 << 62)  # beyond the C ABI's KiB/s field
     sender, receiver = nodes(), nodes(min_transfer_rate=256 << 20)
     payload = np.arange(20 << 20, dtype=np.float32)  # 80 MiB: received in 64 MiB pieces, each with its own deadline
     sender.blocking.send_tensor_direct(receiver.ticket, "paced", payload)

@@ -70,10 +70,25 @@ public sealed unsafe partial class QuicConnection
         ngtcp2.ngtcp2_cid scid;
         RandomCid(&scid, ConnectionIdLength);
         connection.Create(&hd->scid, &scid, remoteAddr, remoteLength, retriedDcid != null ? retriedDcid : &hd->dcid, retriedDcid != null ? hd : null, hd->version);
-        // Initial packets the client resends still carry the DCID it made up; route them here too.
-        endpoint.RegisterConnectionId(new ConnectionIdKey(&hd->dcid), connection);
-        connection._cids.Add(new ConnectionIdKey(&hd->dcid));
+        // Initial packets the client resends still carry the DCID it made up (or, after a Retry, the Retry's): route
+        // them here too. A late copy of the first Initial from before a Retry comes here as well, rather than starting
+        // a second handshake: ngtcp2 drops it (its token differs).
+        connection.RegisterClientDcid(&hd->dcid);
+        if (retriedDcid != null)
+        {
+            connection.RegisterClientDcid(retriedDcid);
+        }
         return connection;
+    }
+
+    private void RegisterClientDcid(ngtcp2.ngtcp2_cid* dcid)
+    {
+        // Chosen by the client, so never allowed to take over a route another connection holds.
+        var key = new ConnectionIdKey(dcid);
+        if (_endpoint.TryRegisterConnectionId(key, this))
+        {
+            _cids.Add(key);
+        }
     }
 
     // retried: on a server, the client's Initial that carried a valid Retry token; else null.

@@ -22,6 +22,7 @@ public sealed unsafe partial class QuicEndpoint
     private int _resetsInWindow;
 
     private const int MaxStatelessResetsPerSecond = 100;
+    private const int MinInitialDcidLength = 8;
 
     /// <summary>
     /// The loop's clock. ngtcp2 asserts that a connection never sees time go backwards, so every timestamp handed
@@ -185,6 +186,10 @@ public sealed unsafe partial class QuicEndpoint
         {
             return; // not a valid first Initial (ngtcp2 also checks the 1200-byte minimum)
         }
+        if (hd.dcid.datalen < MinInitialDcidLength)
+        {
+            return; // a client's first DCID is at least 8 unpredictable bytes (RFC 9000 §7.2): not a real client
+        }
         int waiting = Volatile.Read(ref _pendingAccepts);
         if (waiting >= Options.AcceptQueueCapacity || _connections.Count >= Options.MaxConnections)
         {
@@ -192,8 +197,7 @@ public sealed unsafe partial class QuicEndpoint
             SendStatelessClose(&hd, ngtcp2.NGTCP2_CONNECTION_REFUSED, address, addressLength, "the accept queue is full");
             return;
         }
-        ngtcp2.ngtcp2_cid originalDcid;
-        TokenCheck token = CheckToken(&hd, address, addressLength, now, &originalDcid);
+        TokenCheck token = CheckToken(&hd, address, addressLength, now, out ngtcp2.ngtcp2_cid originalDcid);
         if (token == TokenCheck.Invalid)
         {
             Interlocked.Increment(ref _invalidTokens);
@@ -483,6 +487,8 @@ public sealed unsafe partial class QuicEndpoint
     }
 
     internal void RegisterConnectionId(ConnectionIdKey key, QuicConnection connection) => _byCid[key] = connection;
+
+    internal bool TryRegisterConnectionId(ConnectionIdKey key, QuicConnection connection) => _byCid.TryAdd(key, connection);
 
     internal void UnregisterConnectionId(ConnectionIdKey key, QuicConnection connection)
     {

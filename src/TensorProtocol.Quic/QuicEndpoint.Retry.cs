@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using TensorProtocol.Quic.Interop;
 using TensorProtocol.Quic.Internal;
@@ -14,13 +13,9 @@ namespace TensorProtocol.Quic;
 // (recv_retry) and the token cryptography.
 public sealed unsafe partial class QuicEndpoint
 {
-    // Only this endpoint ever checks its tokens, and they live seconds: a random secret per endpoint suffices.
-    private readonly byte[] _tokenSecret = RandomNumberGenerator.GetBytes(32);
+    private readonly RetryTokens _retryTokens = new();
     private long _retriesSent;
     private long _invalidTokens;
-
-    /// <summary>How long a Retry token is accepted: many round trips of the slowest path, not long enough to hoard.</summary>
-    private const ulong RetryTokenLifetime = 10UL * 1_000_000_000;
 
     private enum TokenCheck
     {
@@ -38,20 +33,16 @@ public sealed unsafe partial class QuicEndpoint
     /// <summary>Initials refused for a bad Retry token (for tests and diagnostics).</summary>
     internal long InvalidTokensRefused => Interlocked.Read(ref _invalidTokens);
 
-    private TokenCheck CheckToken(ngtcp2.ngtcp2_pkt_hd* hd, byte* address, int addressLength, ulong now, ngtcp2.ngtcp2_cid* originalDcid)
+    private TokenCheck CheckToken(ngtcp2.ngtcp2_pkt_hd* hd, byte* address, int addressLength, ulong now, out ngtcp2.ngtcp2_cid originalDcid)
     {
+        originalDcid = default;
+        var token = new ReadOnlySpan<byte>(hd->token, (int)hd->tokenlen);
         // We never send NEW_TOKEN frames, so a token of another kind is not ours to judge: treated as none.
-        if (hd->tokenlen == 0 || hd->token[0] != ngtcp2_crypto.NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY2)
+        if (!RetryTokens.IsRetryToken(token))
         {
             return TokenCheck.None;
         }
-        fixed (byte* secret = _tokenSecret)
-        {
-            int rv = ngtcp2_crypto.ngtcp2_crypto_verify_retry_token2(
-                originalDcid, hd->token, hd->tokenlen, secret, (nuint)_tokenSecret.Length, hd->version,
-                address, (uint)addressLength, &hd->dcid, RetryTokenLifetime, now);
-            return rv == 0 ? TokenCheck.Valid : TokenCheck.Invalid;
-        }
+        return _retryTokens.Verify(token, hd->version, address, addressLength, &hd->dcid, now, out originalDcid) ? TokenCheck.Valid : TokenCheck.Invalid;
     }
 
     /// <summary>Answers a client's first Initial with a Retry: no state kept, and smaller than what provoked it.</summary>
@@ -59,18 +50,17 @@ public sealed unsafe partial class QuicEndpoint
     {
         ngtcp2.ngtcp2_cid retryScid;
         QuicConnection.RandomCid(&retryScid, QuicConnection.ConnectionIdLength);
-        byte* token = stackalloc byte[ngtcp2_crypto.NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
-        nint tokenLength;
-        fixed (byte* secret = _tokenSecret)
-        {
-            tokenLength = ngtcp2_crypto.ngtcp2_crypto_generate_retry_token2(
-                token, secret, (nuint)_tokenSecret.Length, hd->version, address, (uint)addressLength, &retryScid, &hd->dcid, now);
-        }
+        Span<byte> token = stackalloc byte[RetryTokens.MaxLength];
+        int tokenLength = _retryTokens.Generate(token, hd->version, address, addressLength, &retryScid, &hd->dcid, now);
         if (tokenLength < 0)
         {
             return;
         }
-        nint n = ngtcp2_crypto.ngtcp2_crypto_write_retry(SendBuffer, SendBufferSize, hd->version, &hd->scid, &retryScid, &hd->dcid, token, (nuint)tokenLength);
+        nint n;
+        fixed (byte* t = token)
+        {
+            n = ngtcp2_crypto.ngtcp2_crypto_write_retry(SendBuffer, SendBufferSize, hd->version, &hd->scid, &retryScid, &hd->dcid, t, (nuint)tokenLength);
+        }
         if (n > 0)
         {
             Socket.Send(SendBuffer, (int)n, (int)n, address, addressLength);

@@ -120,7 +120,8 @@ public sealed record TensorNodeOptions
     /// payload must keep up while it arrives: each 64 MiB of it is due by <see cref="RequestTimeout"/> plus the time its
     /// end takes at this rate, so a sender that trickles loses its reserved share of
     /// <see cref="ReceiveMemoryBudget"/> as soon as it falls behind, not at the end of a deadline sized for the whole
-    /// tensor (hours, for 16 GiB). Lower it for links slower than this; at least 1 KiB/s.
+    /// tensor (hours, for 16 GiB). It also bounds this node's own pushes and pulls (how long they wait for a peer), so a
+    /// higher value gives up on slow peers sooner both ways. Lower it for links slower than this; at least 1 KiB/s.
     /// </summary>
     public long MinTransferRate { get; init; } = 1 << 20;
 

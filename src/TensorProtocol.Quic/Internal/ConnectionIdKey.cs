@@ -43,8 +43,11 @@ internal readonly unsafe struct ConnectionIdKey : IEquatable<ConnectionIdKey>
     public override bool Equals(object? obj) => obj is ConnectionIdKey other && Equals(other);
 
     // Our own IDs are random, but a client picks the DCID of its first Initial, which stays registered for routing: a
-    // hash seeded per process (HashCode) keeps such IDs from being chosen to pile into one bucket.
-    public override int GetHashCode() => HashCode.Combine(_a, _b, _c, _length);
+    // hash seeded per process (HashCode) keeps such IDs from being chosen to pile into one bucket. Every bit goes into
+    // the seeded mixing as 32-bit words: ulong.GetHashCode() would XOR the halves together first, unseeded, so IDs whose
+    // halves XOR alike would collide under every seed.
+    public override int GetHashCode() =>
+        HashCode.Combine((uint)_a, (uint)(_a >> 32), (uint)_b, (uint)(_b >> 32), _c, _length);
 
     public override string ToString()
     {
