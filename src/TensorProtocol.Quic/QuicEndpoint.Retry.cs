@@ -71,7 +71,11 @@ public sealed unsafe partial class QuicEndpoint
     /// <summary>Refuses a client's Initial with a CONNECTION_CLOSE, keeping no state.</summary>
     private void SendStatelessClose(ngtcp2.ngtcp2_pkt_hd* hd, ulong errorCode, byte* address, int addressLength, string reason)
     {
-        Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), reason);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Not built otherwise: a flood of refused Initials should cost no allocation per packet.
+            Log.ConnectionRefused(_logger, SocketAddressNative.Read(address), reason);
+        }
         nint n = ngtcp2_crypto.ngtcp2_crypto_write_connection_close(SendBuffer, SendBufferSize, hd->version, &hd->scid, &hd->dcid, errorCode, null, 0);
         if (n > 0)
         {
