@@ -64,5 +64,6 @@ internal static class ErrorReporter
         _ => (ExitCodes.Other, $"{operation}: {e.Kind}: {e.Message}"),
     };
 
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+    // Messages quote names and header text from files and peers: line breaks become spaces, other controls escapes.
+    private static string OneLine(string text) => Printable.Text(text.ReplaceLineEndings(" ").Trim());
 }

@@ -9,10 +9,13 @@ internal static class Output
     /// <summary>Whether stdout is an interactive terminal (progress bars and tables are shown).</summary>
     public static bool IsTerminal { get; } = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
-    /// <summary>Writes a plain line and flushes it at once (scripts parse some of them, such as <c>ticket:</c>).</summary>
+    /// <summary>
+    /// Writes a plain line and flushes it at once (scripts parse some of them, such as <c>ticket:</c>). Control
+    /// characters are escaped: lines quote tensor names that a peer or a file chose.
+    /// </summary>
     public static void Line(string text)
     {
-        Console.Out.WriteLine(text);
+        Console.Out.WriteLine(Printable.Text(text));
         Console.Out.Flush();
     }
 
@@ -27,7 +30,7 @@ internal static class Output
             var table = new Table().Title(title).AddColumns("name", "dtype", "shape", "size");
             foreach ((string name, TensorData tensor) in tensors)
             {
-                table.AddRow(Markup.Escape(name), tensor.DType.Name, Shape(tensor), Size(tensor.Metadata.ByteLength));
+                table.AddRow(Markup.Escape(Printable.Text(name)), tensor.DType.Name, Shape(tensor), Size(tensor.Metadata.ByteLength));
             }
             AnsiConsole.Write(table);
             return;

@@ -123,6 +123,57 @@ internal sealed class TensorSources : IDisposable
         return shape;
     }
 
+    /// <summary>
+    /// Replaces every tensor with a copy in memory this process owns, and releases the files' mappings: a file rewritten
+    /// in place after this cannot touch what is served. (A mapped file that shrinks faults on the next read of a page
+    /// past its new end: SIGBUS, which ends the process.)
+    /// </summary>
+    public unsafe void CopyIntoMemory()
+    {
+        var copies = new List<IDisposable>();
+        try
+        {
+            for (int i = 0; i < Tensors.Count; i++)
+            {
+                (string name, TensorData mapped) = Tensors[i];
+                long length = mapped.ByteLength;
+                if (length == 0)
+                {
+                    Tensors[i] = (name, new TensorData(mapped.Metadata, ReadOnlyMemory<byte>.Empty));
+                    continue;
+                }
+                var memory = new OwnedNativeMemory(length);
+                copies.Add(memory);
+                long offset = 0;
+                foreach (ReadOnlyMemory<byte> segment in mapped.PayloadSequence)
+                {
+                    segment.Span.CopyTo(new Span<byte>((byte*)memory.Address + offset, segment.Length));
+                    offset += segment.Length;
+                }
+                Tensors[i] = (name, TensorData.FromNativeMemory(mapped.Metadata, memory.Address, length, memory));
+            }
+        }
+        catch
+        {
+            copies.ForEach(c => c.Dispose());
+            throw;
+        }
+        Dispose();
+        _readers.AddRange(copies);
+    }
+
+    /// <summary>Native memory freed on dispose (a copied tensor's payload).</summary>
+    private sealed unsafe class OwnedNativeMemory(long length) : IDisposable
+    {
+        public nint Address { get; private set; } = (nint)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
+
+        public void Dispose()
+        {
+            System.Runtime.InteropServices.NativeMemory.Free((void*)Address);
+            Address = 0;
+        }
+    }
+
     public void Dispose()
     {
         foreach (IDisposable reader in _readers)

@@ -81,7 +81,7 @@ internal abstract class TransferView
     public abstract Transfer Begin(TransferVerb verb, string name, TensorData? tensor = null);
 
     private static string Label(string name, TensorData? tensor) =>
-        tensor is null ? name : $"{name} {tensor.DType.Name} {Output.Shape(tensor)}";
+        Printable.Text(tensor is null ? name : $"{name} {tensor.DType.Name} {Output.Shape(tensor)}");
 
     private static TimeSpan? ReadIntervalOverride() =>
         int.TryParse(Environment.GetEnvironmentVariable(IntervalVariable), NumberStyles.None, CultureInfo.InvariantCulture, out int milliseconds)

@@ -142,6 +142,8 @@ internal sealed partial class CliProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Waits for the next stdout line that satisfies <paramref name="match"/>.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
     {

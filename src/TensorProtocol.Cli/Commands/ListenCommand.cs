@@ -80,6 +80,8 @@ internal static class ListenCommand
 
     private sealed class Receiver(string directory, bool npy, bool overwrite)
     {
+        private const string ReservedSafetensorsName = "__metadata__";
+
         private long _last = Stopwatch.GetTimestamp();
 
         public int Count { get; private set; }
@@ -106,7 +108,12 @@ internal static class ListenCommand
                     }
                     else
                     {
-                        SafetensorsWriter.Write(stream, [new KeyValuePair<string, TensorData>(received.Name, tensor)]);
+                        // "__metadata__" is a valid tensor name on the wire but reserved in safetensors: such a
+                        // tensor is stored as "tensor", its name kept in the file's metadata.
+                        bool reserved = received.Name == ReservedSafetensorsName;
+                        SafetensorsWriter.Write(stream,
+                            [new KeyValuePair<string, TensorData>(reserved ? "tensor" : received.Name, tensor)],
+                            reserved ? new Dictionary<string, string> { ["tensorp.name"] = received.Name } : null);
                     }
                 });
             }
@@ -115,7 +122,7 @@ internal static class ListenCommand
 #pragma warning restore CA1031
             {
                 (_, string message) = ErrorReporter.Classify(e, $"writing '{received.Name}' to {Path.Combine(directory, stem + extension)}");
-                Console.Error.WriteLine($"tensorp: warning: {message.ReplaceLineEndings(" ")}");
+                Console.Error.WriteLine($"tensorp: warning: {Printable.Text(message.ReplaceLineEndings(" "))}");
                 return;
             }
             Count++;

@@ -17,13 +17,24 @@ internal static class ServeCommand
         Option<int> port = CommonOptions.PortOption();
         Option<string> bind = CommonOptions.BindOption();
         Option<string[]> allow = CommonOptions.AllowOption("pull from this node");
+        var copy = new Option<bool>("--copy")
+        {
+            Description = "Load the tensors into memory at start instead of serving them from the mapped files. Use it when a file " +
+                "may be rewritten in place while served (cp over it, torch.save or save_file to the same path): a mapped file that " +
+                "shrinks ends this process at the next pull of its tensors.",
+        };
         var command = new Command("serve", "Serve the tensors of files for 'tensorp pull', print 'ticket: <TICKET>', and run until Ctrl-C.")
         {
-            files, key, port, bind, allow,
+            files, key, port, bind, allow, copy,
         };
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "serve", async loggers =>
         {
             using TensorSources sources = TensorSources.Open(parse.GetValue(files)!, [], raw: null);
+            bool copied = parse.GetValue(copy);
+            if (copied)
+            {
+                sources.CopyIntoMemory();
+            }
             var options = new TensorNodeOptions
             {
                 IdentityPath = Identity.Resolve(parse.GetValue(key)),
@@ -41,6 +52,10 @@ internal static class ServeCommand
                 }
                 Output.Ticket(node.Ticket);
                 Output.Line($"node {node.NodeId} serving {sources.Tensors.Count} tensors on {node.LocalEndPoint}");
+                if (!copied)
+                {
+                    Console.Error.WriteLine("tensorp: note: the tensors are served from the mapped files; rewriting a file in place while it is served ends this process (--copy loads them into memory instead)");
+                }
                 Output.Tensors("serving", sources.Tensors);
                 try
                 {

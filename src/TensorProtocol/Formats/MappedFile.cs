@@ -46,8 +46,11 @@ internal sealed unsafe class MappedFile : IDisposable
             {
                 throw new TensorFileFormatException(path, null, "The file is empty.");
             }
-            // A file that shrinks while mapped faults on access (SIGBUS), as with any memory-mapped reader; the
-            // share mode keeps writers out while the mapping exists.
+            // A file that shrinks while mapped faults on access (SIGBUS), which .NET turns into a fatal
+            // AccessViolationException: the process dies. FileShare.Read does NOT prevent it on Unix: it is an
+            // advisory flock that other processes' open(O_TRUNC), truncate(2), cp or torch.save ignore, and even a
+            // FileStream in this process opened with FileShare.ReadWrite may truncate. A caller that keeps a mapping
+            // for long and cannot trust the file to stay put copies the tensors out (tensorp serve --copy).
             file = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
                 HandleInheritability.None, leaveOpen: false);
             MemoryMappedViewAccessor view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);

@@ -15,6 +15,13 @@ internal static class NpyHeader
     /// <summary>Data starts at a multiple of this, as numpy writes (numpy before 1.14 used 16).</summary>
     public const int Alignment = 64;
 
+    /// <summary>
+    /// The deepest nesting of dicts, tuples and lists accepted. numpy's headers nest two levels deep (three for a
+    /// structured descr); the limit keeps the recursive parser far from the end of the stack on any thread, whatever
+    /// a 1 MiB header of brackets asks for.
+    /// </summary>
+    public const int MaxDepth = 32;
+
     /// <summary>A Python tuple; lists are <see cref="List{T}"/> so that the two stay apart.</summary>
     public sealed class Tuple(List<object?> items)
     {
@@ -58,15 +65,23 @@ internal static class NpyHeader
         return value as Dictionary<string, object?> ?? throw new FormatException("The header is not a Python dict literal.");
     }
 
+    private const int MaxQuotedLength = 200;
+
     private ref struct Parser(string text)
     {
         private readonly string _text = text;
         private int _position;
+        private int _depth;
 
         public readonly bool AtEnd => _position >= _text.Length;
 
-        public readonly FormatException Error(string problem) =>
-            new($"The header is not a valid Python literal: {problem} at character {_position} of \"{_text.TrimEnd()}\".");
+        // The header is quoted in the message, but at most its start: it may be a megabyte of anything.
+        public readonly FormatException Error(string problem)
+        {
+            string text = _text.TrimEnd();
+            string quoted = text.Length <= MaxQuotedLength ? text : string.Concat(text.AsSpan(0, MaxQuotedLength), "…");
+            return new($"The header is not a valid Python literal: {problem} at character {_position} of \"{quoted}\".");
+        }
 
         public void SkipWhitespace()
         {
@@ -87,11 +102,14 @@ internal static class NpyHeader
             switch (c)
             {
                 case '{':
+                    Enter();
                     return ParseDictBody();
                 case '(':
+                    Enter();
                     _position++;
                     return new Tuple(ParseItems(')'));
                 case '[':
+                    Enter();
                     _position++;
                     return ParseItems(']');
                 case '\'' or '"':
@@ -131,6 +149,7 @@ internal static class NpyHeader
                 if (!AtEnd && _text[_position] == '}')
                 {
                     _position++;
+                    _depth--;
                     return dict;
                 }
                 if (AtEnd || _text[_position] is not ('\'' or '"'))
@@ -166,6 +185,7 @@ internal static class NpyHeader
                 if (!AtEnd && _text[_position] == close)
                 {
                     _position++;
+                    _depth--;
                     return items;
                 }
                 items.Add(ParseValue());
@@ -178,6 +198,14 @@ internal static class NpyHeader
                 {
                     throw Error($"expected ',' or '{close}'");
                 }
+            }
+        }
+
+        private void Enter()
+        {
+            if (++_depth > MaxDepth)
+            {
+                throw Error($"the header is nested too deeply (more than {MaxDepth} levels of dicts, tuples and lists)");
             }
         }
 

@@ -14,7 +14,9 @@ namespace TensorProtocol.Formats;
 /// The reader owns the mapping. Payloads are valid until <see cref="Dispose"/>: afterwards <c>Payload.Span</c>
 /// throws <see cref="ObjectDisposedException"/>, and a span obtained before must no longer be used (the pages are
 /// unmapped). A payload pinned with <c>Payload.Pin()</c> keeps the mapping alive until it is unpinned. The file is
-/// opened with <see cref="FileShare.Read"/>; it must not be truncated by another process while mapped.
+/// opened with <see cref="FileShare.Read"/>, which on Unix is advisory only: nothing stops another process from
+/// truncating or rewriting the file in place (cp over it, torch.save or save_file to the same path), and reading a
+/// payload whose pages were cut off then kills the process (SIGBUS). Write new versions to a new file and rename it.
 /// </para>
 /// <para>
 /// The safetensors format carries only dtype, shape and bytes per tensor, so the tensors have no per-tensor
@@ -211,11 +213,11 @@ public sealed class SafetensorsReader : IDisposable
                         break;
                     case "shape":
                         CheckFirst(shape is null, name, key);
-                        shape = ReadIntegers(ref reader, name, key);
+                        shape = ReadIntegers(ref reader, name, key, FormatLimits.MaxRank);
                         break;
                     case "data_offsets":
                         CheckFirst(offsets is null, name, key);
-                        offsets = ReadIntegers(ref reader, name, key);
+                        offsets = ReadIntegers(ref reader, name, key, 2);
                         if (offsets.Length != 2)
                         {
                             throw Error(name, $"data_offsets has {offsets.Length} elements; it must be [begin, end].");
@@ -261,7 +263,7 @@ public sealed class SafetensorsReader : IDisposable
             throw Error(name, $"Unknown dtype '{text}'; supported: {string.Join(", ", DType.All.Select(d => d.Name))}.");
         }
 
-        private long[] ReadIntegers(ref Utf8JsonReader reader, string name, string key)
+        private long[] ReadIntegers(ref Utf8JsonReader reader, string name, string key, int maxCount)
         {
             if (reader.TokenType != JsonTokenType.StartArray)
             {
@@ -276,6 +278,12 @@ public sealed class SafetensorsReader : IDisposable
                         ? System.Text.Encoding.UTF8.GetString(reader.ValueSpan)
                         : $"a JSON {Describe(reader.TokenType)}";
                     throw Error(name, $"Element {values.Count} of {key} is {text}; it must be an integer from 0 to {long.MaxValue}.");
+                }
+                if (values.Count == maxCount)
+                {
+                    throw Error(name, key == "shape"
+                        ? $"shape has more than {maxCount} dimensions; at most {maxCount} are supported."
+                        : $"{key} has {values.Count + 1} elements or more; it must be [begin, end].");
                 }
                 values.Add(value);
             }

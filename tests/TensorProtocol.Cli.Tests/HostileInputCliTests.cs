@@ -1,0 +1,111 @@
+using System.Buffers.Binary;
+using System.Text;
+using TensorProtocol.Formats;
+using static TensorProtocol.Cli.Tests.TestTensors;
+
+namespace TensorProtocol.Cli.Tests;
+
+/// <summary>tensorp given hostile files, and tensor names chosen by a hostile peer.</summary>
+public sealed class HostileInputCliTests
+{
+    // Defect: NpyHeader's parser recurses once per '(' / '[' / '{' without a limit; a 64 KiB version 1.0 header
+    // overflows the stack: "Stack overflow." and exit 134 instead of exit 4 with one line.
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("send")]
+    public async Task DeeplyNestedNpyHeader_Exit4NotAStackOverflow(string command)
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File("deep.npy");
+        File.WriteAllBytes(path, NpyV1("{'descr': " + new string('[', 32_000) + new string(']', 32_000) + ", 'fortran_order': False, 'shape': (1,), }", new byte[4]));
+        using CliProcess process = command == "serve"
+            ? await CliProcess.RunAsync(dir, "serve", path, "--bind", "127.0.0.1")
+            : await CliProcess.RunAsync(dir, "send", CliEndToEndTests.ValidButUnreachableTicket, path);
+        Assert.True(process.ExitCode == 4, $"exit {process.ExitCode}: {string.Join('\n', process.StderrLines.Take(3))}");
+        Assert.StartsWith($"tensorp: error: {command}: invalid tensor file:", Assert.Single(process.StderrLines), StringComparison.Ordinal);
+    }
+
+    // Defect: listen prints the peer's tensor name raw on stdout ("received NAME ..."). A name with a line break
+    // forges whole lines (scripts parse "ticket: " lines), and ESC sequences reach the terminal.
+    [Fact]
+    public async Task Listen_PeerNameWithControlCharacters_CannotForgeOutput()
+    {
+        using var dir = new TestDirectory();
+        SafetensorsWriter.Write(dir.File("in.safetensors"), [new("w", Sample(DType.U8, [4], seed: 1))]);
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--out", dir.File("out"));
+        string ticket = await listen.WaitForTicketAsync();
+        const string hostile = "w\nticket: forged\u001b]0;title\u0007\u001b[2J";
+        using (CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("in.safetensors"), "--name", hostile))
+        {
+            Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        }
+        await listen.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.Single(listen.StdoutLines, l => l.StartsWith("ticket: ", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001b', listen.AllOutput);
+        Assert.DoesNotContain('\u0007', listen.AllOutput);
+    }
+
+    // Defect: the protocol accepts the name "__metadata__", but listen (safetensors, the default format) cannot
+    // store it: SafetensorsWriter throws ArgumentException, the sender has its acknowledgement, and the tensor is
+    // dropped with "unexpected error (ArgumentException)".
+    [Fact]
+    public async Task Listen_TensorNamedMetadata_IsStillWritten()
+    {
+        using var dir = new TestDirectory();
+        string outDir = dir.File("out");
+        SafetensorsWriter.Write(dir.File("in.safetensors"), [new("w", Sample(DType.U8, [4], seed: 1))]);
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--out", outDir);
+        string ticket = await listen.WaitForTicketAsync();
+        foreach (string name in new[] { "__metadata__", "after" })
+        {
+            using CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("in.safetensors"), "--name", name);
+            Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        }
+        await listen.WaitForLineAsync(l => l.StartsWith("received after ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.Empty(listen.StderrLines);
+        Assert.True(File.Exists(Path.Combine(outDir, "__metadata__.safetensors")), string.Join('\n', Directory.GetFiles(outDir)));
+    }
+
+    // A file served from its mapping and then truncated in place (cp over it, torch/safetensors save to the same path:
+    // both open with O_TRUNC) faults on the next pull: SIGBUS ends the process. With --copy, serve holds its own copy.
+    [Fact]
+    public async Task ServeWithCopy_FileTruncatedWhileServed_ServesTheTensorAsLoaded()
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File("model.safetensors");
+        TensorData original = Sample(DType.U8, [1 << 20], seed: 1);
+        SafetensorsWriter.Write(path, [new("w", original)]);
+        using CliProcess serve = CliProcess.Start(dir, "serve", path, "--bind", "127.0.0.1", "--copy");
+        string ticket = await serve.WaitForTicketAsync();
+        using (new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite))
+        {
+        }
+        string output = dir.File("out.safetensors");
+        using CliProcess pull = CliProcess.Start(dir, "pull", ticket, "w", "-o", output);
+        await pull.WaitForExitAsync();
+        Assert.Equal(0, pull.ExitCode);
+        Assert.False(serve.HasExited, $"serve died (exit {(serve.HasExited ? serve.ExitCode : 0)}): {string.Join('\n', serve.StderrLines.Take(3))}");
+        using SafetensorsReader pulled = SafetensorsReader.Open(output);
+        Assert.True(original.Payload.Span.SequenceEqual(pulled.Tensors.Single().Value.Payload.Span));
+    }
+
+    private static byte[] NpyV1(string dict, byte[] data)
+    {
+        byte[] text = Encoding.Latin1.GetBytes(dict);
+        int total = (10 + text.Length + 1 + 63) / 64 * 64;
+        var file = new byte[total + data.Length];
+        file[0] = 0x93;
+        "NUMPY"u8.CopyTo(file.AsSpan(1));
+        file[6] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), checked((ushort)(total - 10)));
+        text.CopyTo(file, 10);
+        file.AsSpan(10 + text.Length, total - 10 - text.Length - 1).Fill((byte)' ');
+        file[total - 1] = (byte)'\n';
+        data.CopyTo(file, total);
+        return file;
+    }
+}
