@@ -45,6 +45,7 @@ public sealed unsafe partial class QuicConnection
     internal bool TimerMayHaveMoved;
     internal bool InTerminatedList;
     internal int ListIndex = -1;
+    internal QuicEndpoint.TimerSlot? TimerSlot;
 
     internal IReadOnlyList<ConnectionIdKey> ConnectionIds => _cids;
 

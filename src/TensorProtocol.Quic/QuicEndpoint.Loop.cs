@@ -445,6 +445,9 @@ public sealed unsafe partial class QuicEndpoint
         {
             RemoveConnection(_connections[i]);
         }
+        _timers.Clear();
+        _timerMoved.Clear();
+        _terminated.Clear();
         _accepted.Writer.TryComplete();
         while (_accepted.Reader.TryRead(out QuicConnection? c))
         {

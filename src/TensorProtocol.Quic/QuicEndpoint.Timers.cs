@@ -8,7 +8,9 @@ namespace TensorProtocol.Quic;
 // connection's ScheduledExpiry is stale and dropped. Everything here is loop-only.
 public sealed partial class QuicEndpoint
 {
-    private readonly PriorityQueue<QuicConnection, ulong> _timers = new();
+    // The heap holds each connection's slot, not the connection: a released connection's stale entries, which leave only
+    // when they reach the top (an old idle timeout can be IdleTimeout away), must not keep it and its buffers alive.
+    private readonly PriorityQueue<TimerSlot, ulong> _timers = new();
     private readonly List<QuicConnection> _timerMoved = [];
     private readonly List<QuicConnection> _terminated = [];
 
@@ -34,6 +36,11 @@ public sealed partial class QuicEndpoint
         }
     }
 
+    internal sealed class TimerSlot(QuicConnection connection)
+    {
+        public QuicConnection? Connection = connection;
+    }
+
     private void AddConnection(QuicConnection c)
     {
         c.ListIndex = _connections.Count;
@@ -55,6 +62,10 @@ public sealed partial class QuicEndpoint
         moved.ListIndex = index;
         _connections.RemoveAt(last);
         c.ListIndex = -1;
+        if (c.TimerSlot is { } slot)
+        {
+            slot.Connection = null; // its heap entries are stale from now on
+        }
     }
 
     /// <summary>Asks the connections marked since the last flush for their expiry and files the changed ones.</summary>
@@ -68,9 +79,9 @@ public sealed partial class QuicEndpoint
             if (expiry != c.ScheduledExpiry)
             {
                 c.ScheduledExpiry = expiry;
-                if (expiry != ulong.MaxValue)
+                if (expiry != ulong.MaxValue) // never for a released connection
                 {
-                    _timers.Enqueue(c, expiry);
+                    _timers.Enqueue(c.TimerSlot ??= new TimerSlot(c), expiry);
                 }
             }
         }
@@ -84,7 +95,7 @@ public sealed partial class QuicEndpoint
             {
                 if (c.ScheduledExpiry != ulong.MaxValue)
                 {
-                    _timers.Enqueue(c, c.ScheduledExpiry);
+                    _timers.Enqueue(c.TimerSlot!, c.ScheduledExpiry);
                 }
             }
         }
@@ -93,10 +104,10 @@ public sealed partial class QuicEndpoint
     private void RunTimers(ulong now)
     {
         FlushTimerChanges();
-        while (_timers.TryPeek(out QuicConnection? c, out ulong expiry) && expiry <= now)
+        while (_timers.TryPeek(out TimerSlot? slot, out ulong expiry) && expiry <= now)
         {
             _timers.Dequeue();
-            if (expiry != c.ScheduledExpiry || c.IsReleased)
+            if (slot.Connection is not { } c || expiry != c.ScheduledExpiry || c.IsReleased)
             {
                 continue; // stale
             }
@@ -113,9 +124,9 @@ public sealed partial class QuicEndpoint
     private ulong NextExpiry()
     {
         FlushTimerChanges();
-        while (_timers.TryPeek(out QuicConnection? c, out ulong expiry))
+        while (_timers.TryPeek(out TimerSlot? slot, out ulong expiry))
         {
-            if (expiry == c.ScheduledExpiry && !c.IsReleased)
+            if (slot.Connection is { } c && expiry == c.ScheduledExpiry && !c.IsReleased)
             {
                 return expiry;
             }
