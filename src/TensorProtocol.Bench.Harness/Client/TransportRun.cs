@@ -14,11 +14,12 @@ internal static class TransportRun
         await using ServerProcess server = await ServerProcess.StartAsync(transport.Name, settings, cancellationToken);
         ChildLog.Progress(label, $"server at {server.EndpointInfo}");
 
-        IReadOnlyList<BulkResult> bulk = await BulkThroughput.MeasureAsync(transport, server, settings, label, cancellationToken);
-
+        // Round trips before bulk, as for every target (see TensorRun).
         ChildLog.Progress(label, $"4 KiB round trips x{settings.RttIterations}");
         RoundTripLatency.Result rtt = await RoundTripLatency.MeasureAsync(
             transport, server.EndpointInfo, settings.RttWarmup, settings.RttIterations, cancellationToken);
+
+        IReadOnlyList<BulkResult> bulk = await BulkThroughput.MeasureAsync(transport, server, settings, label, cancellationToken);
 
         ChildLog.Progress(label, $"cold connects x{settings.ColdIterations}");
         double coldMs = await ColdConnect.MeasureMedianMillisecondsAsync(

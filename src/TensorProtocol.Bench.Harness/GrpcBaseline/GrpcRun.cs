@@ -36,11 +36,13 @@ internal static class GrpcRun
         using (GrpcChannel channel = GrpcChannels.Create(endpoint))
         {
             var client = new TensorSink.TensorSinkClient(channel);
-            bulk = await MeasureBulkAsync(client, server, settings, label, cancellationToken);
-
+            // Round trips before bulk, as for every target (see TensorRun); the first push opens the connection.
+            await PushOneAsync(client, smallRequest, cancellationToken);
             ChildLog.Progress(label, $"4 KiB unary pushes x{settings.RttIterations}");
             rtt = await RoundTripLatency.MeasureAsync(
                 ct => PushOneAsync(client, smallRequest, ct), settings.RttWarmup, settings.RttIterations, cancellationToken);
+
+            bulk = await MeasureBulkAsync(client, server, settings, label, cancellationToken);
         }
 
         ChildLog.Progress(label, $"cold channels x{settings.ColdIterations}");
@@ -71,7 +73,7 @@ internal static class GrpcRun
     private static async Task<IReadOnlyList<BulkResult>> MeasureBulkAsync(
         TensorSink.TensorSinkClient client, ServerProcess server, RunSettings settings, string label, CancellationToken cancellationToken)
     {
-        // The warm-up push also opens the channel's connection: the handshake is the cold measurement's business.
+        // A warm-up push of the bulk kind (the channel's connection is open already).
         await PushAsync(client, RandomTensor(settings.BulkWarmupBytes), cancellationToken);
         var results = new List<BulkResult>();
         foreach (long bytes in settings.BulkSizes)

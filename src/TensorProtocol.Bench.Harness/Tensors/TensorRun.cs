@@ -31,12 +31,17 @@ internal static class TensorRun
         TensorData small = BenchTensors.Random(Protocol.EchoMessageSize);
         await using (TensorNode node = await TensorNode.StartAsync(ClientOptions(), cancellationToken))
         {
-            bulk = await MeasureBulkAsync(node, ticket, operation, server, settings, label, cancellationToken);
-
+            // The round trips come first, on the pooled connection the first small transfer dials. Right after the bulk
+            // transfers, which allocate, fill and free gigabytes in both processes (the stream transports reuse one 1 MiB
+            // buffer), 4 KiB pushes measured 85-105 µs p50 against ~60 µs before them (docs/benchmarks.md, 2026-11-27,
+            // session 4); every target now measures its round trips before its bulk transfers.
+            await TransferAsync(node, ticket, operation, BenchTensors.Small, small, cancellationToken);
             ChildLog.Progress(label, $"4 KiB {(operation == TensorOperation.Push ? "pushes" : "pulls")} x{settings.RttIterations}");
             rtt = await RoundTripLatency.MeasureAsync(
                 ct => TransferAsync(node, ticket, operation, BenchTensors.Small, small, ct),
                 settings.RttWarmup, settings.RttIterations, cancellationToken);
+
+            bulk = await MeasureBulkAsync(node, ticket, operation, server, settings, label, cancellationToken);
         }
 
         ChildLog.Progress(label, $"cold nodes x{settings.ColdIterations}");
@@ -74,7 +79,7 @@ internal static class TensorRun
         // For a push the client holds the tensors; for a pull the server registered them.
         TensorData? warmup = operation == TensorOperation.Push ? BenchTensors.Random(settings.BulkWarmupBytes) : null;
 
-        // The warm-up transfer also dials the pooled connection: the handshake is the cold measurement's business.
+        // A warm-up transfer of the bulk kind (the pooled connection is dialed already).
         await TransferAsync(node, ticket, operation, BenchTensors.Warmup, warmup, cancellationToken);
         var results = new List<BulkResult>();
         foreach (long bytes in settings.BulkSizes)
