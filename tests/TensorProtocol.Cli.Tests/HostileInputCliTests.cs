@@ -70,6 +70,38 @@ public sealed class HostileInputCliTests
         Assert.True(File.Exists(Path.Combine(outDir, "__metadata__.safetensors")), string.Join('\n', Directory.GetFiles(outDir)));
     }
 
+    // .npy has no bfloat16: listen --format npy keeps such a tensor as .safetensors (the sender was told it arrived),
+    // and pull -o NAME.npy says what to do instead of failing with an unexpected error.
+    [Fact]
+    public async Task Bfloat16_IntoNpy_ListenKeepsItAsSafetensors_AndPullSaysWhy()
+    {
+        using var dir = new TestDirectory();
+        string outDir = dir.File("out");
+        TensorData bf16 = Sample(DType.BF16, [8], seed: 2);
+        SafetensorsWriter.Write(dir.File("in.safetensors"), [new("h", bf16)]);
+        using CliProcess listen = CliProcess.Start(dir, "listen", "--bind", "127.0.0.1", "--out", outDir, "--format", "npy");
+        string ticket = await listen.WaitForTicketAsync();
+        using (CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("in.safetensors")))
+        {
+            Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        }
+        await listen.WaitForLineAsync(l => l.StartsWith("received h ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.Contains(listen.StderrLines, l => l.Contains("written as .safetensors", StringComparison.Ordinal));
+        using (SafetensorsReader kept = SafetensorsReader.Open(Path.Combine(outDir, "h.safetensors")))
+        {
+            Assert.True(bf16.Payload.Span.SequenceEqual(kept.Tensors.Single(t => t.Key == "h").Value.Payload.Span));
+        }
+
+        using CliProcess serve = CliProcess.Start(dir, "serve", dir.File("in.safetensors"), "--bind", "127.0.0.1");
+        string served = await serve.WaitForTicketAsync();
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", served, "h", "-o", dir.File("h.npy"));
+        Assert.Equal(4, pull.ExitCode); // a file error
+        Assert.Contains(".safetensors", string.Join('\n', pull.StderrLines), StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("h.npy")));
+    }
+
     // A file served from its mapping and then truncated in place (cp over it, torch/safetensors save to the same path:
     // both open with O_TRUNC) faults on the next pull: SIGBUS ends the process. With --copy, serve holds its own copy.
     [Fact]

@@ -96,13 +96,19 @@ internal static class ListenCommand
             _last = now;
             using TensorData tensor = received.Data; // written out, then its memory goes back at once
             string stem = FileNames.Sanitize(received.Name);
-            string extension = npy ? ".npy" : ".safetensors";
+            // A tensor .npy cannot hold (bfloat16, 8-bit floats) is still kept: as safetensors, and said so.
+            bool asNpy = npy && NpyWriter.Supports(tensor.DType);
+            if (npy && !asNpy)
+            {
+                Console.Error.WriteLine($"tensorp: note: '{Printable.Text(received.Name)}' is {tensor.DType}, which .npy cannot hold: written as .safetensors");
+            }
+            string extension = asNpy ? ".npy" : ".safetensors";
             string path;
             try
             {
                 path = NewFile.Write(directory, stem, extension, overwrite, stream =>
                 {
-                    if (npy)
+                    if (asNpy)
                     {
                         NpyWriter.Write(stream, tensor);
                     }

@@ -57,7 +57,13 @@ internal static class PullCommand
             // Atomic: the file appears complete, or not at all.
             if (npy)
             {
-                NpyWriter.Write(file.FullName, pulled[0].Value);
+                TensorData tensor = pulled[0].Value;
+                if (!NpyWriter.Supports(tensor.DType))
+                {
+                    throw CliException.File(
+                        $"'{Printable.Text(pulled[0].Key)}' is {tensor.DType}, which numpy (and so a .npy file) cannot hold; pull it into a .safetensors file.");
+                }
+                NpyWriter.Write(file.FullName, tensor);
             }
             else
             {

@@ -14,6 +14,12 @@ namespace TensorProtocol.Formats;
 /// </remarks>
 public static class NpyWriter
 {
+    /// <summary>
+    /// Whether a .npy file can hold tensors of <paramref name="dtype"/>: numpy has no bfloat16 or 8-bit floats, so a
+    /// tensor of those needs safetensors.
+    /// </summary>
+    public static bool Supports(DType dtype) => NpyHeader.Descr(dtype) is not null;
+
     /// <summary>Writes the tensor to a stream, from its current position.</summary>
     /// <exception cref="ArgumentException">numpy has no dtype for the tensor's element type.</exception>
     public static void Write(Stream destination, TensorData tensor)
