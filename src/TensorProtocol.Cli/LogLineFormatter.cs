@@ -32,7 +32,8 @@ internal sealed class LogLineFormatter(IOptionsMonitor<LogLineFormatterOptions> 
         textWriter.Write(' ');
         textWriter.Write(logEntry.Category);
         textWriter.Write(": ");
-        textWriter.Write(message.ReplaceLineEndings(" "));
+        // Messages quote tensor names a peer chose: escaped like every other line (Printable).
+        textWriter.Write(Printable.Text(message.ReplaceLineEndings(" ")));
         if (logEntry.Exception is { } exception)
         {
             if (options.CurrentValue.IncludeStackTraces)
@@ -42,7 +43,7 @@ internal sealed class LogLineFormatter(IOptionsMonitor<LogLineFormatterOptions> 
             }
             else
             {
-                textWriter.Write($" ({exception.GetType().Name}: {exception.Message.ReplaceLineEndings(" ")})");
+                textWriter.Write($" ({exception.GetType().Name}: {Printable.Text(exception.Message.ReplaceLineEndings(" "))})");
             }
         }
         textWriter.WriteLine();

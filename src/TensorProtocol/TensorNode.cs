@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TensorProtocol.Internal;
 using TensorProtocol.Node;
 using TensorProtocol.Quic;
+using TensorProtocol.Wire;
 
 namespace TensorProtocol;
 
@@ -141,11 +142,19 @@ public sealed partial class TensorNode : IAsyncDisposable
     /// undisposed while it is registered.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
+    /// <exception cref="ArgumentException">
+    /// The name (over 1024 UTF-8 bytes) or the tensor (over 32 dimensions, too much metadata) is beyond what the protocol
+    /// carries, so no pull could be answered.
+    /// </exception>
     public void Register(string name, TensorData tensor)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
         tensor.ThrowIfDisposed();
+        // Refused now rather than at every pull: a name or a description beyond the protocol's limits (name length,
+        // rank, metadata) could never be served.
+        _ = RequestHeader.Pull(name);
+        _ = TensorDescriptor.GetEncodedLength(tensor.Metadata, nameof(tensor));
         ThrowIfShutDown();
         _registered[name] = tensor;
     }

@@ -8,8 +8,8 @@ namespace TensorProtocol.Cli.Tests;
 /// <summary>tensorp given hostile files, and tensor names chosen by a hostile peer.</summary>
 public sealed class HostileInputCliTests
 {
-    // Defect: NpyHeader's parser recurses once per '(' / '[' / '{' without a limit; a 64 KiB version 1.0 header
-    // overflows the stack: "Stack overflow." and exit 134 instead of exit 4 with one line.
+    // NpyHeader's parser recurses once per '(' / '[' / '{': without a depth limit a 64 KiB version 1.0 header
+    // overflowed the stack ("Stack overflow.", exit 134) instead of exit 4 with one line.
     [Theory]
     [InlineData("serve")]
     [InlineData("send")]
@@ -25,8 +25,8 @@ public sealed class HostileInputCliTests
         Assert.StartsWith($"tensorp: error: {command}: invalid tensor file:", Assert.Single(process.StderrLines), StringComparison.Ordinal);
     }
 
-    // Defect: listen prints the peer's tensor name raw on stdout ("received NAME ..."). A name with a line break
-    // forges whole lines (scripts parse "ticket: " lines), and ESC sequences reach the terminal.
+    // listen prints the peer's tensor name on stdout ("received NAME ..."): raw, a name with a line break would forge
+    // whole lines (scripts parse "ticket: " lines), and ESC sequences would reach the terminal.
     [Fact]
     public async Task Listen_PeerNameWithControlCharacters_CannotForgeOutput()
     {
@@ -47,9 +47,8 @@ public sealed class HostileInputCliTests
         Assert.DoesNotContain('\u0007', listen.AllOutput);
     }
 
-    // Defect: the protocol accepts the name "__metadata__", but listen (safetensors, the default format) cannot
-    // store it: SafetensorsWriter throws ArgumentException, the sender has its acknowledgement, and the tensor is
-    // dropped with "unexpected error (ArgumentException)".
+    // The protocol accepts the name "__metadata__", which safetensors reserves: the tensor, already acknowledged to
+    // its sender, must still be written (under another name, its own kept in the file's metadata), not dropped.
     [Fact]
     public async Task Listen_TensorNamedMetadata_IsStillWritten()
     {
@@ -139,5 +138,61 @@ public sealed class HostileInputCliTests
         file[total - 1] = (byte)'\n';
         data.CopyTo(file, total);
         return file;
+    }
+
+    // Log lines (-v/-vv) go through LogLineFormatter, which only replaced line endings: with -vv, "Received {Name}" (Debug) and "Refused ... of
+    // {Name}" put a hostile peer's ESC/BEL sequences on the terminal.
+    [Fact]
+    public async Task ListenVeryVerbose_PeerNameWithEscapes_DoesNotReachStderrRaw()
+    {
+        using var dir = new TestDirectory();
+        SafetensorsWriter.Write(dir.File("in.safetensors"), [new("w", Sample(DType.U8, [4], seed: 1))]);
+        using CliProcess listen = CliProcess.Start(dir, "listen", "-vv", "--bind", "127.0.0.1", "--out", dir.File("out"));
+        string ticket = await listen.WaitForTicketAsync();
+        const string hostile = "w\u001b]0;title\u0007\u001b[2J";
+        using (CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("in.safetensors"), "--name", hostile))
+        {
+            Assert.True(send.ExitCode == 0, string.Join('\n', send.StderrLines));
+        }
+        await listen.WaitForLineAsync(l => l.StartsWith("received ", StringComparison.Ordinal));
+        listen.Signal(CliProcess.SIGINT);
+        await listen.WaitForExitAsync();
+        Assert.DoesNotContain('\u001b', string.Join('\n', listen.StderrLines));
+        Assert.DoesNotContain('\u0007', string.Join('\n', listen.StderrLines));
+    }
+
+    // The same reserved name pulled into a .safetensors file ('tensorp serve __metadata__.npy' serves exactly that
+    // name): written under another name too, not "unexpected error (ArgumentException)" after the whole transfer.
+    [Fact]
+    public async Task Pull_TensorNamedMetadata_IntoSafetensors_IsWrittenOrAFileError()
+    {
+        using var dir = new TestDirectory();
+        TensorData tensor = Sample(DType.F32, [4], seed: 3);
+        NpyWriter.Write(dir.File("__metadata__.npy"), tensor);
+        using CliProcess serve = CliProcess.Start(dir, "serve", dir.File("__metadata__.npy"), "--bind", "127.0.0.1");
+        string ticket = await serve.WaitForTicketAsync();
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", ticket, "__metadata__", "-o", dir.File("out.safetensors"));
+        Assert.True(pull.ExitCode is 0 or 4, $"exit {pull.ExitCode}: {string.Join('\n', pull.StderrLines)}");
+        Assert.DoesNotContain("unexpected error", string.Join('\n', pull.StderrLines), StringComparison.Ordinal);
+    }
+}
+
+public sealed class ReviewRankTests
+{
+    // The safetensors reader allows 64 dimensions (FormatLimits.MaxRank), the wire 32: a rank-40 tensor registered
+    // anyway would make every pull end in a stream reset that pull reports as a connection failure, so serve refuses
+    // the file at start (exit 4).
+    [Fact]
+    public async Task Serve_TensorAboveTheWireRank_IsAFileErrorAtStart()
+    {
+        using var dir = new TestDirectory();
+        string header = "{\"r40\":{\"dtype\":\"U8\",\"shape\":[" + string.Join(",", Enumerable.Repeat("1", 40)) + "],\"data_offsets\":[0,1]}}";
+        header += new string(' ', (8 - header.Length % 8) % 8);
+        var bytes = new byte[8 + header.Length + 1];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        System.Text.Encoding.ASCII.GetBytes(header).CopyTo(bytes, 8);
+        File.WriteAllBytes(dir.File("r40.safetensors"), bytes);
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", dir.File("r40.safetensors"), "--bind", "127.0.0.1");
+        Assert.True(serve.ExitCode == 4, $"exit {serve.ExitCode}: {string.Join('\n', serve.StdoutLines.Take(2))}");
     }
 }

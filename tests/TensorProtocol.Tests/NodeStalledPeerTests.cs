@@ -47,7 +47,7 @@ public sealed class NodeStalledPeerTests : NodeTestBase
         tensor.Dispose();
         Assert.Equal(mappedBefore + size, NativeBuffer.LiveBytes);
 
-        // The deadline is 200 ms + a quarter of a second (a second per MiB): then the node resets the stream, its
+        // The deadline is 200 ms + a quarter of a second (the size at the default MinTransferRate, 1 MiB/s): then the node resets the stream, its
         // writes end, and the mapping goes.
         while (NativeBuffer.LiveBytes != mappedBefore)
         {

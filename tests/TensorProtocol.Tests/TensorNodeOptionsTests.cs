@@ -50,7 +50,7 @@ public sealed class TensorNodeOptionsTests
             Assert.Throws<ArgumentOutOfRangeException>(() => new TensorNode(new TensorNodeOptions { RequestTimeout = TimeSpan.FromDays(2) })).ParamName);
         _ = new TensorNode(new TensorNodeOptions { RequestTimeout = TimeSpan.FromDays(1) });
 
-        // The request timeout plus a second per MiB, capped: a peer announcing the largest payload cannot make a timer throw.
+        // The request timeout plus the size at MinTransferRate, capped: a peer announcing the largest payload cannot make a timer throw.
         Assert.Equal(TimeSpan.FromSeconds(32), TensorNode.TransferDeadline(TimeSpan.FromSeconds(30), 2 << 20, 1 << 20));
         Assert.Equal(TimeSpan.FromDays(30), TensorNode.TransferDeadline(TimeSpan.FromDays(1), long.MaxValue, 1024));
         using var timer = new CancellationTokenSource();

@@ -467,6 +467,17 @@ public sealed class TensorNodeTests : NodeTestBase
     }
 
     [Fact]
+    public async Task Register_WhatTheProtocolCannotCarry_IsRefusedAtOnce()
+    {
+        // Every pull of these would fail (the answer's header cannot be encoded): refuse them when registered.
+        await using TensorNode node = await StartNodeAsync();
+        var deep = new TensorData(new TensorMetadata(DType.U8, Enumerable.Repeat(1L, 33).ToArray()), new byte[1]);
+        Assert.Contains("33 dimensions", Assert.Throws<ArgumentException>(() => node.Register("deep", deep)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => node.Register(new string('n', 1025), Floats(1, 1)));
+        node.Register(new string('n', 1024), Floats(1, 1)); // the longest name the protocol carries
+    }
+
+    [Fact]
     public async Task SendOrRegister_ADisposedNativeTensor_ThrowsObjectDisposed()
     {
         await using TensorNode receiver = await StartNodeAsync();

@@ -21,7 +21,7 @@ internal static class ListenCommand
         };
         var format = new Option<string>("--format")
         {
-            Description = "The file format of received tensors.",
+            Description = "The file format of received tensors. With npy, tensors numpy cannot hold (bfloat16, 8-bit floats) are still written as .safetensors.",
             DefaultValueFactory = _ => "safetensors",
         };
         format.AcceptOnlyFromAmong("safetensors", "npy");

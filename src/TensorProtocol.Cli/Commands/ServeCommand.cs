@@ -48,7 +48,15 @@ internal static class ServeCommand
                 node.Start();
                 foreach ((string name, TensorData tensor) in sources.Tensors)
                 {
-                    node.Register(name, tensor);
+                    try
+                    {
+                        node.Register(name, tensor);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        // The file readers allow more (64 dimensions, longer names) than the protocol carries.
+                        throw CliException.File($"'{Printable.Text(name)}' cannot be served: {e.Message}", e);
+                    }
                 }
                 Output.Ticket(node.Ticket);
                 Output.Line($"node {node.NodeId} serving {sources.Tensors.Count} tensors on {node.LocalEndPoint}");

@@ -10,9 +10,9 @@ public sealed class HostileFileInputTests : FormatTestFiles
     private static string Nested(int depth, string open, string close) =>
         string.Concat(Enumerable.Repeat(open, depth)) + string.Concat(Enumerable.Repeat(close, depth));
 
-    // --- Defect: the .npy header parser recurses once per nesting level with no limit. A 64 KiB version 1.0
-    // header of '(' or '[' overflows the stack and kills the process (see the CLI test for the crash itself);
-    // here a depth that does not crash shows that no depth limit exists.
+    // The .npy header parser recurses once per nesting level, so nesting is limited: a 64 KiB version 1.0 header of
+    // '(' or '[' would overflow the stack and kill the process (the CLI test covers that case); a depth of 200, which
+    // would not crash, shows that the limit is there.
     [Theory]
     [InlineData("descr", "[", "]")]
     [InlineData("shape", "(", ")")]
@@ -25,8 +25,8 @@ public sealed class HostileFileInputTests : FormatTestFiles
         AssertFormatError(() => NpyReader.Open(path).Dispose(), path, null, "nested too deeply");
     }
 
-    // --- Defect: no limit on the number of dimensions in a safetensors header. The wire protocol stops at 32 (numpy
-    // at 64), but a 100 MiB header of "1,1,1,..." is a 52-million-dimension shape that takes ~1.8 GB of memory (measured:
+    // The number of dimensions in a safetensors header is limited (64, as numpy; the wire protocol stops at 32):
+    // otherwise a 100 MiB header of "1,1,1,..." is a 52-million-dimension shape that takes ~1.8 GB of memory (measured:
     // List<long>, its array and TensorMetadata's copy, ~18x the header) and cannot be sent anyway. (.npy headers are
     // capped at 1 MiB, so there a large rank costs little.)
     [Fact]
