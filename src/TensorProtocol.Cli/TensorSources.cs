@@ -143,14 +143,25 @@ internal sealed class TensorSources : IDisposable
                     continue;
                 }
                 var memory = new OwnedNativeMemory(length);
-                copies.Add(memory);
-                long offset = 0;
-                foreach (ReadOnlyMemory<byte> segment in mapped.PayloadSequence)
+                TensorData copy;
+                try
                 {
-                    segment.Span.CopyTo(new Span<byte>((byte*)memory.Address + offset, segment.Length));
-                    offset += segment.Length;
+                    long offset = 0;
+                    foreach (ReadOnlyMemory<byte> segment in mapped.PayloadSequence)
+                    {
+                        segment.Span.CopyTo(new Span<byte>((byte*)memory.Address + offset, segment.Length));
+                        offset += segment.Length;
+                    }
+                    copy = TensorData.FromNativeMemory(mapped.Metadata, memory.Address, length, memory);
                 }
-                Tensors[i] = (name, TensorData.FromNativeMemory(mapped.Metadata, memory.Address, length, memory));
+                catch
+                {
+                    memory.Dispose();
+                    throw;
+                }
+                // The tensor, not the memory, is what gets disposed: it frees the memory once no send still reads it.
+                copies.Add(copy);
+                Tensors[i] = (name, copy);
             }
         }
         catch
