@@ -54,7 +54,7 @@ public sealed unsafe partial class QuicConnection
             _connectSource = connectSource,
         };
         ngtcp2.ngtcp2_cid dcid, scid;
-        RandomCid(&dcid, ConnectionIdLength);
+        RandomCid(&dcid, endpoint.Options.ConnectionOptions.InitialDcidLengthForTests ?? ConnectionIdLength);
         RandomCid(&scid, ConnectionIdLength);
         byte* remoteAddr = stackalloc byte[SocketAddressNative.MaxLength];
         int remoteLength = SocketAddressNative.Write(remote, endpoint.SocketFamily, remoteAddr);

@@ -62,6 +62,9 @@ public sealed record QuicConnectionOptions
     /// <summary>Tests: a token a dialing connection puts in its Initial packets, as a forged or stale one would be.</summary>
     internal byte[]? InitialTokenForTests { get; init; }
 
+    /// <summary>Tests: the length of the DCID a dialing connection makes up for its first Initial (normally 16).</summary>
+    internal int? InitialDcidLengthForTests { get; init; }
+
     internal void Validate()
     {
         static void Positive(TimeSpan value, string name)

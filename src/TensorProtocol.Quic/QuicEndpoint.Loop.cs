@@ -22,7 +22,6 @@ public sealed unsafe partial class QuicEndpoint
     private int _resetsInWindow;
 
     private const int MaxStatelessResetsPerSecond = 100;
-    private const int MinInitialDcidLength = 8;
 
     /// <summary>
     /// The loop's clock. ngtcp2 asserts that a connection never sees time go backwards, so every timestamp handed
@@ -184,11 +183,7 @@ public sealed unsafe partial class QuicEndpoint
         ngtcp2.ngtcp2_pkt_hd hd;
         if (ngtcp2.ngtcp2_accept(&hd, data, (nuint)length) != 0 || hd.type != ngtcp2.NGTCP2_PKT_INITIAL)
         {
-            return; // not a valid first Initial (ngtcp2 also checks the 1200-byte minimum)
-        }
-        if (hd.dcid.datalen < MinInitialDcidLength)
-        {
-            return; // a client's first DCID is at least 8 unpredictable bytes (RFC 9000 §7.2): not a real client
+            return; // not a valid first Initial (ngtcp2 also checks the 1200-byte minimum and the 8-byte minimum DCID)
         }
         int waiting = Volatile.Read(ref _pendingAccepts);
         if (waiting >= Options.AcceptQueueCapacity || _connections.Count >= Options.MaxConnections)

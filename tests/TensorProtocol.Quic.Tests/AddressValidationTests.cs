@@ -100,6 +100,35 @@ public sealed class AddressValidationTests : QuicTestBase
         Assert.Equal(0, server.ConnectionCountForTests);
     }
 
+    [Theory]
+    [InlineData(7, false)]
+    [InlineData(8, true)]
+    public async Task FirstInitial_WithADcidUnder8Bytes_IsDropped(int dcidLength, bool connects)
+    {
+        // RFC 9000 §7.2: a client's first DCID is at least 8 unpredictable bytes. A shorter one is no real client's,
+        // and is dropped without an answer or any state (ngtcp2_accept refuses it; a check of our own before it
+        // made no difference to this test).
+        await using QuicEndpoint server = CreateServer(retryThreshold: 128);
+        await using QuicEndpoint client = CreateEndpoint(QuicConnectionOptions.Default with
+        {
+            InitialDcidLengthForTests = dcidLength,
+            HandshakeTimeout = TimeSpan.FromMilliseconds(700),
+        });
+        if (connects)
+        {
+            var (c, s) = await ConnectPairAsync(client, server);
+            Assert.Equal(client.PublicKey, s.RemotePublicKey);
+            await c.DisposeAsync();
+            await s.DisposeAsync();
+            return;
+        }
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(server.LocalEndPoint, server.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.Timeout, error.Kind);
+        Assert.Equal(0, server.ConnectionCountForTests);
+        Assert.Equal(0, server.RetriesSent);
+    }
+
     [Fact]
     public unsafe void RetryTokens_AreBoundToTheAddressTheConnectionIdsAndTheirLifetime()
     {
