@@ -65,5 +65,5 @@ internal static class ErrorReporter
     };
 
     // Messages quote names and header text from files and peers: line breaks become spaces, other controls escapes.
-    private static string OneLine(string text) => Printable.Text(text.ReplaceLineEndings(" ").Trim());
+    public static string OneLine(string text) => Printable.Text(text.ReplaceLineEndings(" ").Trim());
 }

@@ -145,32 +145,26 @@ public sealed partial class TensorNode
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, $"no memory for the payload: {e.Message}").ConfigureAwait(false);
                 return;
             }
-            // The reservation holds budget. A payload of one piece is due by the transfer deadline of its size; a larger
-            // one piece by piece, each by the deadline of where it ends (counted from here), so a sender that falls
-            // behind MinTransferRate loses the reservation then, not at the end of a deadline sized for the whole.
+            // The reservation holds budget. The payload is read piece by piece, each due by the transfer deadline of
+            // where it ends (counted from here): a sender that falls behind MinTransferRate loses the reservation then,
+            // not at the end of a deadline sized for the whole. The whole payload's deadline, armed first, also bounds an
+            // empty payload's end of stream.
             using var payloadDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Action<long>? pieceDue = null;
-            if (length > FrameReader.ChunkSize)
+            long started = Stopwatch.GetTimestamp();
+            payloadDeadline.CancelAfter(TransferDeadline(length));
+            void PieceDue(long end)
             {
-                long started = Stopwatch.GetTimestamp();
-                pieceDue = end =>
+                TimeSpan left = TransferDeadline(end) - Stopwatch.GetElapsedTime(started);
+                if (left > TimeSpan.Zero)
                 {
-                    TimeSpan left = TransferDeadline(end) - Stopwatch.GetElapsedTime(started);
-                    if (left > TimeSpan.Zero)
-                    {
-                        payloadDeadline.CancelAfter(left);
-                    }
-                    else
-                    {
-                        payloadDeadline.Cancel(); // nothing is registered on it between two reads
-                    }
-                };
+                    payloadDeadline.CancelAfter(left);
+                }
+                else
+                {
+                    payloadDeadline.Cancel(); // nothing is registered on it between two reads
+                }
             }
-            else
-            {
-                payloadDeadline.CancelAfter(TransferDeadline(length));
-            }
-            if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token, pieceDue).ConfigureAwait(false))
+            if (!await reader.ReadPayloadAsync(payload, progress: null, payloadDeadline.Token, PieceDue).ConfigureAwait(false))
             {
                 await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.BadRequest, $"the payload ended before {length} bytes").ConfigureAwait(false);
                 return;

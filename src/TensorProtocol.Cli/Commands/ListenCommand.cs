@@ -80,8 +80,6 @@ internal static class ListenCommand
 
     private sealed class Receiver(string directory, bool npy, bool overwrite)
     {
-        private const string ReservedSafetensorsName = "__metadata__";
-
         private long _last = Stopwatch.GetTimestamp();
 
         public int Count { get; private set; }
@@ -114,12 +112,8 @@ internal static class ListenCommand
                     }
                     else
                     {
-                        // "__metadata__" is a valid tensor name on the wire but reserved in safetensors: such a
-                        // tensor is stored as "tensor", its name kept in the file's metadata.
-                        bool reserved = received.Name == ReservedSafetensorsName;
-                        SafetensorsWriter.Write(stream,
-                            [new KeyValuePair<string, TensorData>(reserved ? "tensor" : received.Name, tensor)],
-                            reserved ? new Dictionary<string, string> { ["tensorp.name"] = received.Name } : null);
+                        List<KeyValuePair<string, TensorData>> entry = [new(received.Name, tensor)];
+                        SafetensorsWriter.Write(stream, entry, SafetensorsNames.StoreReserved(entry));
                     }
                 });
             }
@@ -128,7 +122,7 @@ internal static class ListenCommand
 #pragma warning restore CA1031
             {
                 (_, string message) = ErrorReporter.Classify(e, $"writing '{received.Name}' to {Path.Combine(directory, stem + extension)}");
-                Console.Error.WriteLine($"tensorp: warning: {Printable.Text(message.ReplaceLineEndings(" "))}");
+                Console.Error.WriteLine($"tensorp: warning: {ErrorReporter.OneLine(message)}");
                 return;
             }
             Count++;

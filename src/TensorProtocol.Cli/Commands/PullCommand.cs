@@ -61,29 +61,13 @@ internal static class PullCommand
                 if (!NpyWriter.Supports(tensor.DType))
                 {
                     throw CliException.File(
-                        $"'{Printable.Text(pulled[0].Key)}' is {tensor.DType}, which numpy (and so a .npy file) cannot hold; pull it into a .safetensors file.");
+                        $"'{pulled[0].Key}' is {tensor.DType}, which numpy (and so a .npy file) cannot hold; pull it into a .safetensors file.");
                 }
                 NpyWriter.Write(file.FullName, tensor);
             }
             else
             {
-                // "__metadata__" is a valid tensor name on the wire but reserved in safetensors: stored under a free
-                // name, its own name kept in the file's metadata (as listen does).
-                Dictionary<string, string>? metadata = null;
-                for (int i = 0; i < pulled.Count; i++)
-                {
-                    if (pulled[i].Key == "__metadata__")
-                    {
-                        string stored = "tensor";
-                        for (int n = 1; wanted.Contains(stored, StringComparer.Ordinal); n++)
-                        {
-                            stored = $"tensor.{n}";
-                        }
-                        pulled[i] = new(stored, pulled[i].Value);
-                        metadata = new Dictionary<string, string> { ["tensorp.name"] = "__metadata__", ["tensorp.stored_as"] = stored };
-                    }
-                }
-                SafetensorsWriter.Write(file.FullName, pulled, metadata);
+                SafetensorsWriter.Write(file.FullName, pulled, SafetensorsNames.StoreReserved(pulled));
             }
             Output.Line($"wrote {file.FullName}");
             return ExitCodes.Ok;

@@ -55,7 +55,7 @@ internal static class ServeCommand
                     catch (ArgumentException e)
                     {
                         // The file readers allow more (64 dimensions, longer names) than the protocol carries.
-                        throw CliException.File($"'{Printable.Text(name)}' cannot be served: {e.Message}", e);
+                        throw CliException.File($"'{name}' cannot be served: {e.Message}", e);
                     }
                 }
                 Output.Ticket(node.Ticket);
