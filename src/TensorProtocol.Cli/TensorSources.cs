@@ -7,6 +7,8 @@ namespace TensorProtocol.Cli;
 internal sealed class TensorSources : IDisposable
 {
     private readonly List<IDisposable> _readers = [];
+    // Per file reader: how to read its chosen tensors into memory, and where they stand in Tensors.
+    private readonly List<(Func<IEnumerable<TensorData>> Load, List<int> Indexes)> _loaders = [];
 
     public List<(string Name, TensorData Tensor)> Tensors { get; } = [];
 
@@ -54,20 +56,27 @@ internal sealed class TensorSources : IDisposable
         {
             SafetensorsReader reader = SafetensorsReader.Open(file.FullName);
             _readers.Add(reader);
+            var chosen = new List<string>();
+            var indexes = new List<int>();
             foreach ((string name, TensorData tensor) in reader.Tensors)
             {
                 AllNames.Add(name);
                 if (select.Count == 0 || select.Contains(name))
                 {
                     remaining.Remove(name);
+                    chosen.Add(name);
+                    indexes.Add(Tensors.Count);
                     Tensors.Add((name, tensor));
                 }
             }
+            // LoadTensors keeps the file's order, as the loop above does.
+            _loaders.Add((() => reader.LoadTensors(chosen).Select(t => t.Value), indexes));
         }
         else if (extension == ".npy" && raw is null)
         {
             NpyReader reader = NpyReader.Open(file.FullName);
             _readers.Add(reader);
+            _loaders.Add((() => [reader.LoadTensor()], [Tensors.Count]));
             Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), reader.Tensor));
         }
         else if (raw is not null)
@@ -123,66 +132,50 @@ internal sealed class TensorSources : IDisposable
         return shape;
     }
 
+    /// <summary>The bytes all tensors take.</summary>
+    public long TotalBytes => Tensors.Sum(t => t.Tensor.ByteLength);
+
     /// <summary>
-    /// Replaces every tensor with a copy in memory this process owns, and releases the files' mappings: a file rewritten
-    /// in place after this cannot touch what is served. (A mapped file that shrinks faults on the next read of a page
-    /// past its new end: SIGBUS, which ends the process.)
+    /// Replaces every tensor with one in memory this process owns, read from the files with positioned reads (not
+    /// through the mappings, which are released after): a file rewritten in place after this cannot touch what is
+    /// served, and one cut short while it is read is an error here. (A mapped file that shrinks faults on the next
+    /// read of a page past its new end: SIGBUS, which ends the process.) Raw files are not supported here.
     /// </summary>
-    public unsafe void CopyIntoMemory()
+    /// <exception cref="CliException">A file changed while it was read, or could not be read.</exception>
+    public void LoadIntoMemory()
     {
-        var copies = new List<IDisposable>();
+        if (_loaders.Sum(l => l.Indexes.Count) != Tensors.Count)
+        {
+            throw new InvalidOperationException("Raw files cannot be loaded into memory.");
+        }
+        var loaded = new List<TensorData>();
         try
         {
-            for (int i = 0; i < Tensors.Count; i++)
+            foreach ((Func<IEnumerable<TensorData>> load, List<int> indexes) in _loaders)
             {
-                (string name, TensorData mapped) = Tensors[i];
-                long length = mapped.ByteLength;
-                if (length == 0)
+                int i = 0;
+                foreach (TensorData tensor in load())
                 {
-                    Tensors[i] = (name, new TensorData(mapped.Metadata, ReadOnlyMemory<byte>.Empty));
-                    continue;
+                    loaded.Add(tensor);
+                    Tensors[indexes[i]] = (Tensors[indexes[i]].Name, tensor);
+                    i++;
                 }
-                var memory = new OwnedNativeMemory(length);
-                TensorData copy;
-                try
-                {
-                    long offset = 0;
-                    foreach (ReadOnlyMemory<byte> segment in mapped.PayloadSequence)
-                    {
-                        segment.Span.CopyTo(new Span<byte>((byte*)memory.Address + offset, segment.Length));
-                        offset += segment.Length;
-                    }
-                    copy = TensorData.FromNativeMemory(mapped.Metadata, memory.Address, length, memory);
-                }
-                catch
-                {
-                    memory.Dispose();
-                    throw;
-                }
-                // The tensor, not the memory, is what gets disposed: it frees the memory once no send still reads it.
-                copies.Add(copy);
-                Tensors[i] = (name, copy);
             }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException)
+        {
+            loaded.ForEach(t => t.Dispose());
+            throw CliException.File($"could not load the tensors into memory: {e.Message}", e);
         }
         catch
         {
-            copies.ForEach(c => c.Dispose());
+            loaded.ForEach(t => t.Dispose());
             throw;
         }
         Dispose();
-        _readers.AddRange(copies);
-    }
-
-    /// <summary>Native memory freed on dispose (a copied tensor's payload).</summary>
-    private sealed unsafe class OwnedNativeMemory(long length) : IDisposable
-    {
-        public nint Address { get; private set; } = (nint)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
-
-        public void Dispose()
-        {
-            System.Runtime.InteropServices.NativeMemory.Free((void*)Address);
-            Address = 0;
-        }
+        _loaders.Clear();
+        // The tensors, not their memory, are what get disposed: each frees its memory once no send still reads it.
+        _readers.AddRange(loaded);
     }
 
     public void Dispose()

@@ -38,6 +38,7 @@ public sealed unsafe partial class QuicConnection
     internal bool Touched;              // in the endpoint's list of connections that received packets
     internal int PendingAcceptFlag;     // 1 while this server connection counts against the accept queue
     internal bool QueuedForAccept;      // handed to the accept channel: its place is released when the application takes it
+    internal UInt128? HandshakeSource;  // counted against its source's validated handshakes until the handshake ends
     // The endpoint's bookkeeping (QuicEndpoint.Timers.cs): the expiry its timer heap holds for this connection, whether
     // something since may have moved it, whether it is in the list of terminated connections, and its index in the list
     // of all connections.

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
@@ -17,6 +18,9 @@ public sealed unsafe partial class QuicEndpoint
     private readonly List<QuicConnection> _dirty = [];
     private readonly List<QuicConnection> _touched = [];
     private readonly byte[] _resetSecret = new byte[32];
+    // Validated handshakes in progress per source (MaxHandshakesPerAddress), and first packets dropped for that limit.
+    private readonly Dictionary<UInt128, int> _validatedHandshakes = [];
+    private long _handshakesDeferred;
     private bool _shuttingDown;
     private ulong _resetWindowStart;
     private int _resetsInWindow;
@@ -204,6 +208,16 @@ public sealed unsafe partial class QuicEndpoint
             SendRetry(&hd, address, addressLength, now);
             return;
         }
+        UInt128? source = null;
+        if (token == TokenCheck.Valid)
+        {
+            source = HandshakeSourceKey(address);
+            if (_validatedHandshakes.GetValueOrDefault(source.Value) >= Options.MaxHandshakesPerAddress)
+            {
+                _handshakesDeferred++; // dropped: the client's retransmission may find a place
+                return;
+            }
+        }
         QuicConnection connection;
         try
         {
@@ -216,6 +230,11 @@ public sealed unsafe partial class QuicEndpoint
         }
         connection.PendingAcceptFlag = 1;
         Interlocked.Increment(ref _pendingAccepts);
+        if (source is { } key)
+        {
+            connection.HandshakeSource = key;
+            _validatedHandshakes[key] = _validatedHandshakes.GetValueOrDefault(key) + 1;
+        }
         AddConnection(connection);
         connection.OnPacket(path, data, length, now);
         Touch(connection);
@@ -295,6 +314,7 @@ public sealed unsafe partial class QuicEndpoint
             }
         }
         RemoveFromList(c);
+        EndHandshakeCount(c);
         // A connection waiting in the accept queue keeps its place until the application takes it (and finds it
         // closed): it is still in the channel, and releasing the place here would let a peer that connects and
         // closes, over and over, grow the queue of dead connections (and their buffered data) without bound.
@@ -415,6 +435,9 @@ public sealed unsafe partial class QuicEndpoint
         }
     }
 
+    /// <summary>First packets dropped because their source had MaxHandshakesPerAddress validated handshakes in progress (for tests).</summary>
+    internal long HandshakesDeferred => Interlocked.Read(ref _handshakesDeferred);
+
     /// <summary>Runs on the loop between receiving and the second drain of posted work (tests place a post there).</summary>
     internal Action? AfterReceiveForTests { get; set; }
 
@@ -466,6 +489,42 @@ public sealed unsafe partial class QuicEndpoint
         DrainAfterStop();
     }
 
+    /// <summary>
+    /// Who a validated handshake counts against: an IPv4 address (also when it reaches an IPv6 socket mapped), or the
+    /// /64 prefix of an IPv6 address — one host usually has a whole /64 to choose source addresses from.
+    /// </summary>
+    private static UInt128 HandshakeSourceKey(byte* address)
+    {
+        if (*(ushort*)address == libc.AF_INET)
+        {
+            return BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(&((libc.sockaddr_in*)address)->sin_addr, 4));
+        }
+        var ip = new ReadOnlySpan<byte>(((libc.sockaddr_in6*)address)->sin6_addr, 16);
+        if (ip[..10].IndexOfAnyExcept((byte)0) < 0 && ip[10] == 0xff && ip[11] == 0xff)
+        {
+            return BinaryPrimitives.ReadUInt32BigEndian(ip[12..]); // IPv4-mapped: the same key as the IPv4 address
+        }
+        // Above every IPv4 key: the prefix in the high half, a marker bit in the low one.
+        return new UInt128(BinaryPrimitives.ReadUInt64BigEndian(ip), 1UL << 32);
+    }
+
+    private void EndHandshakeCount(QuicConnection c)
+    {
+        if (c.HandshakeSource is not { } key)
+        {
+            return;
+        }
+        c.HandshakeSource = null;
+        if (_validatedHandshakes.TryGetValue(key, out int count) && count > 1)
+        {
+            _validatedHandshakes[key] = count - 1;
+        }
+        else
+        {
+            _validatedHandshakes.Remove(key); // nothing kept for sources that have nothing in progress
+        }
+    }
+
     private void Touch(QuicConnection c)
     {
         if (!c.Touched)
@@ -509,6 +568,7 @@ public sealed unsafe partial class QuicEndpoint
 
     internal void EnqueueAccepted(QuicConnection connection)
     {
+        EndHandshakeCount(connection);
         connection.QueuedForAccept = true;
         if (!_accepted.Writer.TryWrite(connection))
         {

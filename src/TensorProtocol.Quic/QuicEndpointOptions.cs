@@ -36,6 +36,17 @@ public sealed record QuicEndpointOptions
     /// </summary>
     public int RetryThreshold { get; init; } = 16;
 
+    /// <summary>
+    /// How many handshakes from one source — an IPv4 address, or an IPv6 /64 prefix (what one host can usually pick
+    /// from) — may be in progress at once among those whose source proved its address with a Retry token (see
+    /// <see cref="RetryThreshold"/>). A further first packet from that source is dropped, not refused: its client sends it
+    /// again a moment later, when a handshake may have finished. With it, one host that answers Retry packets but stalls
+    /// its handshakes holds at most this many places in the accept queue (plus its share of the unvalidated ones, at most
+    /// <see cref="RetryThreshold"/>) instead of all of them. Handshakes without a token are not counted, so a forged
+    /// source address cannot use up another host's allowance.
+    /// </summary>
+    public int MaxHandshakesPerAddress { get; init; } = 16;
+
     /// <summary>The most connections (both directions) the endpoint holds at once.</summary>
     public int MaxConnections { get; init; } = 4096;
 
@@ -84,6 +95,10 @@ public sealed record QuicEndpointOptions
         if (RetryThreshold < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(RetryThreshold), RetryThreshold, "Must be 0 or more.");
+        }
+        if (MaxHandshakesPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress, "Must be 1 or more.");
         }
         if (MaxConnections is < 1 or > 1 << 20)
         {

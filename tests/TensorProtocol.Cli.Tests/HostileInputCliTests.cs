@@ -92,26 +92,93 @@ public sealed class HostileInputCliTests
     }
 
     // A file served from its mapping and then truncated in place (cp over it, torch/safetensors save to the same path:
-    // both open with O_TRUNC) faults on the next pull: SIGBUS ends the process. With --copy, serve holds its own copy.
-    [Fact]
-    public async Task ServeWithCopy_FileTruncatedWhileServed_ServesTheTensorAsLoaded()
+    // both open with O_TRUNC) faults on the next pull: SIGBUS ends the process. So serve loads the tensors at start by
+    // default (--copy, the earlier opt-in, still means the same) and serves what it loaded.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serve_FileTruncatedWhileServed_ServesTheTensorAsLoaded(bool withCopyFlag)
     {
         using var dir = new TestDirectory();
         string path = dir.File("model.safetensors");
-        TensorData original = Sample(DType.U8, [1 << 20], seed: 1);
-        SafetensorsWriter.Write(path, [new("w", original)]);
-        using CliProcess serve = CliProcess.Start(dir, "serve", path, "--bind", "127.0.0.1", "--copy");
+        TensorData original = Sample(DType.U8, [3 << 20], seed: 1); // above 1 MiB: loaded into a native mapping
+        TensorData small = Sample(DType.F32, [5], seed: 2);          // below: loaded into an array
+        SafetensorsWriter.Write(path, [new("w", original), new("s", small)]);
+        using CliProcess serve = withCopyFlag
+            ? CliProcess.Start(dir, "serve", path, "--bind", "127.0.0.1", "--copy")
+            : CliProcess.Start(dir, "serve", path, "--bind", "127.0.0.1");
         string ticket = await serve.WaitForTicketAsync();
         using (new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite))
         {
         }
         string output = dir.File("out.safetensors");
-        using CliProcess pull = CliProcess.Start(dir, "pull", ticket, "w", "-o", output);
+        using CliProcess pull = CliProcess.Start(dir, "pull", ticket, "w", "s", "-o", output);
         await pull.WaitForExitAsync();
         Assert.Equal(0, pull.ExitCode);
         Assert.False(serve.HasExited, $"serve died (exit {(serve.HasExited ? serve.ExitCode : 0)}): {string.Join('\n', serve.StderrLines.Take(3))}");
+        Assert.DoesNotContain(serve.StderrLines, l => l.Contains("mapped files", StringComparison.Ordinal));
         using SafetensorsReader pulled = SafetensorsReader.Open(output);
-        Assert.True(original.Payload.Span.SequenceEqual(pulled.Tensors.Single().Value.Payload.Span));
+        Assert.True(original.Payload.Span.SequenceEqual(pulled["w"].Payload.Span));
+        Assert.True(small.Payload.Span.SequenceEqual(pulled["s"].Payload.Span));
+    }
+
+    [Fact]
+    public async Task ServeWithMap_ServesFromTheFile_AndSaysWhatRewritingItDoes()
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File("model.safetensors");
+        TensorData original = Sample(DType.U8, [1 << 20], seed: 3);
+        SafetensorsWriter.Write(path, [new("w", original)]);
+        using CliProcess serve = CliProcess.Start(dir, "serve", path, "--bind", "127.0.0.1", "--map");
+        string ticket = await serve.WaitForTicketAsync();
+        string output = dir.File("out.safetensors");
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", ticket, "w", "-o", output);
+        Assert.Equal(0, pull.ExitCode);
+        using (SafetensorsReader pulled = SafetensorsReader.Open(output))
+        {
+            Assert.True(original.Payload.Span.SequenceEqual(pulled["w"].Payload.Span));
+        }
+        Assert.Contains(serve.StderrLines, l => l.Contains("served from the mapped files (--map)", StringComparison.Ordinal));
+    }
+
+    // Loading more than the system has available would be allowed by overcommit and then killed while copying: serve
+    // refuses up front and names the way out. The file is sparse, so it takes no disk and is never read.
+    [Fact]
+    public async Task Serve_TensorsLargerThanAvailableMemory_IsAFileError_ThatSuggestsMap()
+    {
+        using var dir = new TestDirectory();
+        string meminfo = File.ReadAllLines("/proc/meminfo").Single(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+        long available = long.Parse(meminfo["MemAvailable:".Length..].Trim().Split(' ')[0]) * 1024;
+        long elements = available + (4L << 30);
+        string path = dir.File("huge.safetensors");
+        byte[] header = System.Text.Encoding.UTF8.GetBytes($$$"""{"w":{"dtype":"U8","shape":[{{{elements}}}],"data_offsets":[0,{{{elements}}}]}}""");
+        int padded = (header.Length + 7) / 8 * 8;
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            var prefix = new byte[8 + padded];
+            BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)padded);
+            prefix.AsSpan(8).Fill((byte)' ');
+            header.CopyTo(prefix, 8);
+            file.Write(prefix);
+            file.SetLength(prefix.Length + elements);
+        }
+
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", path, "--bind", "127.0.0.1");
+        Assert.Equal(4, serve.ExitCode);
+        string stderr = string.Join('\n', serve.StderrLines);
+        Assert.Contains("--map", stderr, StringComparison.Ordinal);
+        Assert.Contains("available", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(serve.StdoutLines, l => l.StartsWith("ticket:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Serve_MapAndCopyTogether_IsAUsageError()
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File("model.safetensors");
+        SafetensorsWriter.Write(path, [new("w", Sample(DType.U8, [16], seed: 4))]);
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", path, "--bind", "127.0.0.1", "--map", "--copy");
+        Assert.Equal(2, serve.ExitCode);
     }
 
     private static byte[] NpyV1(string dict, byte[] data)

@@ -84,6 +84,92 @@ public sealed class AddressValidationTests : QuicTestBase
         await s.DisposeAsync();
     }
 
+    // A host at a real address can answer Retry and then stall its handshakes, each holding a place in the accept queue
+    // until the handshake timeout. MaxHandshakesPerAddress caps what one source holds; its further first packets are
+    // dropped (the client sends them again), other sources are untouched, and a place is free again once a stalled
+    // handshake has timed out.
+    [Fact]
+    public async Task StalledValidatedHandshakes_FromOneSource_HoldItsAllowanceOnly_AndFreeItWhenTheyTimeOut()
+    {
+        const int limit = 3, dials = 8;
+        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ApplicationProtocols = [Alpn],
+            RetryThreshold = 0,
+            MaxHandshakesPerAddress = limit,
+            ConnectionOptions = QuicConnectionOptions.Default with { HandshakeTimeout = TimeSpan.FromSeconds(2) },
+        });
+        // The relay lets Retry packets through and nothing else the server sends: each dial proves its address, then stalls.
+        using var relay = new LossyUdpRelay(server.LocalEndPoint, seed: 11, dropRate: 0, duplicateRate: 0, reorderRate: 0) { ServerHeardOnlyForRetry = true };
+        await using QuicEndpoint staller = CreateEndpoint();
+        using var stopStalling = new CancellationTokenSource(TestTimeout);
+        var stalled = Enumerable.Range(0, dials)
+            .Select(_ => staller.ConnectAsync(relay.EndPoint, server.PublicKey, stopStalling.Token).AsTask())
+            .ToList();
+
+        var clock = Stopwatch.StartNew();
+        while (server.HandshakesDeferred < dials - limit)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"only {server.HandshakesDeferred} first packets were deferred; {relay}");
+            await Task.Delay(5);
+        }
+        Assert.Equal(limit, server.ConnectionCountForTests);
+
+        // Another source (127.0.0.2 is loopback too) is not held back.
+        await using QuicEndpoint other = CreateEndpoint(address: IPAddress.Parse("127.0.0.2"));
+        var (c, s) = await ConnectPairAsync(other, server);
+        Assert.Equal(other.PublicKey, s.RemotePublicKey);
+        Assert.Equal(limit + 1, server.ConnectionCountForTests);
+
+        await stopStalling.CancelAsync();
+        foreach (Task<QuicConnection> dial in stalled)
+        {
+            Exception e = await Assert.ThrowsAnyAsync<Exception>(() => dial);
+            Assert.True(e is OperationCanceledException or QuicException { Kind: QuicErrorKind.Timeout }, e.ToString());
+        }
+        // Once the stalled handshakes time out on the server, the source's allowance is free: a client there gets in
+        // (its first packets may be dropped until then; it sends them again).
+        await using QuicEndpoint sameSource = CreateEndpoint();
+        var (c2, s2) = await ConnectPairAsync(sameSource, server);
+        Assert.Equal(sameSource.PublicKey, s2.RemotePublicKey);
+        await c.DisposeAsync();
+        await s.DisposeAsync();
+        await c2.DisposeAsync();
+        await s2.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ValidatedHandshakes_ThatComplete_GiveTheirPlaceBack()
+    {
+        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ApplicationProtocols = [Alpn],
+            RetryThreshold = 0,
+            MaxHandshakesPerAddress = 1,
+        });
+        var pairs = new List<(QuicConnection, QuicConnection)>();
+        var clients = new List<QuicEndpoint>();
+        for (int i = 0; i < 4; i++)
+        {
+            QuicEndpoint client = CreateEndpoint();
+            clients.Add(client);
+            pairs.Add(await ConnectPairAsync(client, server));
+        }
+        Assert.Equal(4, server.RetriesSent);
+        Assert.Equal(0, server.HandshakesDeferred);
+        foreach (var (c, s) in pairs)
+        {
+            await c.DisposeAsync();
+            await s.DisposeAsync();
+        }
+        foreach (QuicEndpoint client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task ForgedRetryToken_IsRefusedWithInvalidToken_AndKeepsNoState()
     {

@@ -28,6 +28,7 @@ internal sealed class LossyUdpRelay : IDisposable
     private volatile bool _stopping;
     private volatile bool _blackhole;
     private volatile bool _serverUnheard;
+    private volatile bool _serverHeardOnlyForRetry;
     private volatile int _pathMtu = MaxDatagram;
     private long _forwarded, _dropped, _duplicated, _reordered, _blackholed, _tooBig;
 
@@ -71,6 +72,16 @@ internal sealed class LossyUdpRelay : IDisposable
     {
         get => _serverUnheard;
         set => _serverUnheard = value;
+    }
+
+    /// <summary>
+    /// While true, of what the server sends only Retry packets get through: the client proves its address, and then
+    /// its handshake stalls, as a host that answers Retry and goes no further can make it.
+    /// </summary>
+    internal bool ServerHeardOnlyForRetry
+    {
+        get => _serverHeardOnlyForRetry;
+        set => _serverHeardOnlyForRetry = value;
     }
 
     internal long Forwarded => Interlocked.Read(ref _forwarded);
@@ -144,7 +155,9 @@ internal sealed class LossyUdpRelay : IDisposable
                 }
                 destination = _clientAddress;
             }
-            if (_blackhole || (_serverUnheard && !toServer))
+            // A QUIC v1 Retry: long header (0x80) of type 3 (0x30).
+            bool retry = n > 0 && (buffer[0] & 0xb0) == 0xb0;
+            if (_blackhole || (_serverUnheard && !toServer) || (_serverHeardOnlyForRetry && !toServer && !retry))
             {
                 Interlocked.Increment(ref _blackholed);
                 continue;

@@ -17,23 +17,32 @@ internal static class ServeCommand
         Option<int> port = CommonOptions.PortOption();
         Option<string> bind = CommonOptions.BindOption();
         Option<string[]> allow = CommonOptions.AllowOption("pull from this node");
-        var copy = new Option<bool>("--copy")
+        var map = new Option<bool>("--map")
         {
-            Description = "Load the tensors into memory at start instead of serving them from the mapped files. Use it when a file " +
-                "may be rewritten in place while served (cp over it, torch.save or save_file to the same path): a mapped file that " +
-                "shrinks ends this process at the next pull of its tensors.",
+            Description = "Serve the tensors straight from the mapped files instead of loading them into memory at start (no copy, " +
+                "for files larger than the memory to spare). Only for files nobody rewrites while they are served: cp over one, " +
+                "torch.save or save_file to the same path rewrites it in place, and a mapped file that shrinks ends this process " +
+                "at the next pull of its tensors.",
         };
-        var command = new Command("serve", "Serve the tensors of files for 'tensorp pull', print 'ticket: <TICKET>', and run until Ctrl-C.")
+        // The default since loading became it; kept so that scripts written for the earlier default still run.
+        var copy = new Option<bool>("--copy") { Hidden = true };
+        var command = new Command("serve", "Serve the tensors of files for 'tensorp pull', print 'ticket: <TICKET>', and run until Ctrl-C. " +
+            "The tensors are loaded into memory at start, so rewriting a file later does not change what is served.")
         {
-            files, key, port, bind, allow, copy,
+            files, key, port, bind, allow, map, copy,
         };
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "serve", async loggers =>
         {
-            using TensorSources sources = TensorSources.Open(parse.GetValue(files)!, [], raw: null);
-            bool copied = parse.GetValue(copy);
-            if (copied)
+            bool mapped = parse.GetValue(map);
+            if (mapped && parse.GetValue(copy))
             {
-                sources.CopyIntoMemory();
+                throw CliException.Usage("--map and --copy contradict each other: --map serves from the files, --copy (the default) loads them.");
+            }
+            using TensorSources sources = TensorSources.Open(parse.GetValue(files)!, [], raw: null);
+            if (!mapped)
+            {
+                EnsureMemoryFor(sources.TotalBytes);
+                sources.LoadIntoMemory();
             }
             var options = new TensorNodeOptions
             {
@@ -60,9 +69,9 @@ internal static class ServeCommand
                 }
                 Output.Ticket(node.Ticket);
                 Output.Line($"node {node.NodeId} serving {sources.Tensors.Count} tensors on {node.LocalEndPoint}");
-                if (!copied)
+                if (mapped)
                 {
-                    Console.Error.WriteLine("tensorp: note: the tensors are served from the mapped files; rewriting a file in place while it is served ends this process (--copy loads them into memory instead)");
+                    Console.Error.WriteLine("tensorp: note: the tensors are served from the mapped files (--map); rewriting a file in place while it is served ends this process");
                 }
                 Output.Tensors("serving", sources.Tensors);
                 try
@@ -79,5 +88,44 @@ internal static class ServeCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Refuses to load more than the system says it has available (MemAvailable): the allocation itself would likely
+    /// succeed (the kernel overcommits) and the process be killed while copying, with no word of why.
+    /// </summary>
+    private static void EnsureMemoryFor(long bytes)
+    {
+        long? available = MemoryAvailable();
+        if (available is { } free && bytes > free)
+        {
+            throw CliException.File(
+                $"loading the tensors needs {TransferText.Size(bytes)} of memory but {TransferText.Size(free)} is available; " +
+                "pass --map to serve them from the files instead (then nobody may rewrite a file while it is served).");
+        }
+    }
+
+    /// <summary>The kernel's estimate of memory available without swapping, in bytes; null where it cannot be read.</summary>
+    internal static long? MemoryAvailable()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/meminfo"))
+            {
+                // "MemAvailable:   12345678 kB"
+                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                    && long.TryParse(line.AsSpan("MemAvailable:".Length).Trim().TrimEnd("kB").Trim(), out long kib))
+                {
+                    return kib * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return null;
     }
 }

@@ -11,22 +11,30 @@ namespace TensorProtocol.Formats;
 /// </summary>
 internal sealed unsafe class MappedFile : IDisposable
 {
+    private readonly FileStream _stream;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly SafeMemoryMappedViewHandle _handle;
+    private readonly DateTime _lastWriteUtc;
     private byte* _pointer;
     private int _disposed;
 
-    private MappedFile(MemoryMappedFile file, MemoryMappedViewAccessor view, long length)
+    private MappedFile(string path, FileStream stream, MemoryMappedFile file, MemoryMappedViewAccessor view, long length, DateTime lastWriteUtc)
     {
+        Path = path;
+        _stream = stream;
         _file = file;
         _view = view;
         _handle = view.SafeMemoryMappedViewHandle;
+        _lastWriteUtc = lastWriteUtc;
         Length = length;
         byte* basePointer = null;
         _handle.AcquirePointer(ref basePointer);
         _pointer = basePointer + view.PointerOffset;
     }
+
+    /// <summary>The path the file was opened with.</summary>
+    public string Path { get; }
 
     /// <summary>The length of the file in bytes.</summary>
     public long Length { get; }
@@ -46,17 +54,19 @@ internal sealed unsafe class MappedFile : IDisposable
             {
                 throw new TensorFileFormatException(path, null, "The file is empty.");
             }
+            DateTime lastWriteUtc = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
             // A file that shrinks while mapped faults on access (SIGBUS), which .NET turns into a fatal
             // AccessViolationException: the process dies. FileShare.Read does NOT prevent it on Unix: it is an
             // advisory flock that other processes' open(O_TRUNC), truncate(2), cp or torch.save ignore, and even a
             // FileStream in this process opened with FileShare.ReadWrite may truncate. A caller that keeps a mapping
-            // for long and cannot trust the file to stay put copies the tensors out (tensorp serve --copy).
+            // for long and cannot trust the file to stay put loads the tensors instead (LoadTensor; tensorp serve does).
+            // The stream stays open beside the mapping: LoadTensor reads the file through it, never through the pages.
             file = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
-                HandleInheritability.None, leaveOpen: false);
+                HandleInheritability.None, leaveOpen: true);
             MemoryMappedViewAccessor view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             try
             {
-                return new MappedFile(file, view, length);
+                return new MappedFile(path, stream, file, view, length, lastWriteUtc);
             }
             catch
             {
@@ -66,14 +76,8 @@ internal sealed unsafe class MappedFile : IDisposable
         }
         catch
         {
-            if (file is null)
-            {
-                stream.Dispose();
-            }
-            else
-            {
-                file.Dispose();
-            }
+            file?.Dispose();
+            stream.Dispose();
             throw;
         }
     }
@@ -99,6 +103,76 @@ internal sealed unsafe class MappedFile : IDisposable
         return new TensorData(metadata, payload, new NativeRegion(_handle, (nint)(_pointer + offset)), ownsRegion: false);
     }
 
+    /// <summary>
+    /// The bytes of a range read into memory the returned tensor owns, with positioned reads of the file rather than
+    /// through the mapping: a file cut short meanwhile is an <see cref="IOException"/> here, not a SIGBUS at some later
+    /// read of the pages. The caller has checked the range, and calls <see cref="EnsureUnchanged"/> after its last read.
+    /// </summary>
+    public TensorData LoadTensor(TensorMetadata metadata, long offset)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        long length = metadata.ByteLength;
+        if (length == 0)
+        {
+            return new TensorData(metadata, ReadOnlyMemory<byte>.Empty);
+        }
+        EnsureUnchanged();
+        if (length <= ArrayLoadLimit)
+        {
+            byte[] array = GC.AllocateUninitializedArray<byte>((int)length);
+            ReadExactly(array, offset);
+            return new TensorData(metadata, array);
+        }
+        NativeBuffer buffer = NativeBuffer.Allocate(length);
+        try
+        {
+            for (long done = 0; done < length;)
+            {
+                int chunk = (int)Math.Min(length - done, LoadChunk);
+                ReadExactly(new Span<byte>(buffer.Pointer + done, chunk), offset + done);
+                done += chunk;
+            }
+            ReadOnlySequence<byte> payload = PayloadSegments.OverNative(buffer, buffer.Pointer, length);
+            return new TensorData(metadata, payload, new NativeRegion(buffer, (nint)buffer.Pointer), ownsRegion: true);
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    // Smaller payloads go to the managed heap; larger ones to their own mapping, returned to the kernel on dispose.
+    private const int ArrayLoadLimit = 1 << 20;
+    private const int LoadChunk = 64 << 20;
+
+    private void ReadExactly(Span<byte> destination, long offset)
+    {
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(_stream.SafeFileHandle, destination, offset);
+            if (n == 0)
+            {
+                throw Changed();
+            }
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>Throws <see cref="IOException"/> if the file's length or modification time differs from when it was opened.</summary>
+    public void EnsureUnchanged()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (RandomAccess.GetLength(_stream.SafeFileHandle) != Length || File.GetLastWriteTimeUtc(_stream.SafeFileHandle) != _lastWriteUtc)
+        {
+            throw Changed();
+        }
+    }
+
+    private IOException Changed() =>
+        new($"'{Path}' changed since it was opened (it was rewritten or cut short); open it again once it is written completely.");
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -111,5 +185,6 @@ internal sealed unsafe class MappedFile : IDisposable
         _handle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
+        _stream.Dispose();
     }
 }

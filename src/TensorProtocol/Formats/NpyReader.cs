@@ -21,11 +21,13 @@ public sealed class NpyReader : IDisposable
     public const int MaxHeaderLength = 1024 * 1024;
 
     private readonly MappedFile _file;
+    private readonly long _dataOffset;
 
-    private NpyReader(string path, MappedFile file, Version version, TensorData tensor)
+    private NpyReader(string path, MappedFile file, Version version, TensorData tensor, long dataOffset)
     {
         Path = path;
         _file = file;
+        _dataOffset = dataOffset;
         FormatVersion = version;
         Tensor = tensor;
     }
@@ -48,8 +50,8 @@ public sealed class NpyReader : IDisposable
         MappedFile file = MappedFile.Open(path);
         try
         {
-            (Version version, TensorData tensor) = Parse(path, file);
-            return new NpyReader(path, file, version, tensor);
+            (Version version, TensorData tensor, long dataOffset) = Parse(path, file);
+            return new NpyReader(path, file, version, tensor, dataOffset);
         }
         catch
         {
@@ -58,10 +60,31 @@ public sealed class NpyReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the array's bytes into memory the returned tensor owns (the caller disposes it), with positioned reads of
+    /// the file instead of through the mapping, so that nothing read later depends on the file staying as it is.
+    /// </summary>
+    /// <exception cref="IOException">The file changed since it was opened (its length or modification time), or cannot be read.</exception>
+    /// <exception cref="OutOfMemoryException">The memory for the payload cannot be had.</exception>
+    public TensorData LoadTensor()
+    {
+        TensorData loaded = _file.LoadTensor(Tensor.Metadata, _dataOffset);
+        try
+        {
+            _file.EnsureUnchanged();
+            return loaded;
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Unmaps the file. The payload must not be used afterwards (a pinned one stays valid until unpinned).</summary>
     public void Dispose() => _file.Dispose();
 
-    private static (Version Version, TensorData Tensor) Parse(string path, MappedFile file)
+    private static (Version Version, TensorData Tensor, long DataOffset) Parse(string path, MappedFile file)
     {
         const int MagicAndVersion = 8;
         if (file.Length < MagicAndVersion + sizeof(ushort))
@@ -129,7 +152,7 @@ public sealed class NpyReader : IDisposable
                 $"({count} elements × {dtype.ElementSize} bytes){(dataLength < byteLength ? "; the file is truncated" : "")}.");
         }
         TensorData tensor = file.Tensor(new TensorMetadata(dtype, shape), dataStart);
-        return (new Version(major, minor), tensor);
+        return (new Version(major, minor), tensor, dataStart);
     }
 
     private static (DType DType, long[] Shape) Interpret(string path, Dictionary<string, object?> dict)

@@ -16,7 +16,8 @@ namespace TensorProtocol.Formats;
 /// unmapped). A payload pinned with <c>Payload.Pin()</c> keeps the mapping alive until it is unpinned. The file is
 /// opened with <see cref="FileShare.Read"/>, which on Unix is advisory only: nothing stops another process from
 /// truncating or rewriting the file in place (cp over it, torch.save or save_file to the same path), and reading a
-/// payload whose pages were cut off then kills the process (SIGBUS). Write new versions to a new file and rename it.
+/// payload whose pages were cut off then kills the process (SIGBUS). Write new versions to a new file and rename it,
+/// or take the tensors out of the file's reach with <see cref="LoadTensors"/>.
 /// </para>
 /// <para>
 /// The safetensors format carries only dtype, shape and bytes per tensor, so the tensors have no per-tensor
@@ -35,13 +36,15 @@ public sealed class SafetensorsReader : IDisposable
 
     private readonly MappedFile _file;
     private readonly KeyValuePair<string, TensorData>[] _tensors;
+    private readonly long[] _offsets; // where each tensor's bytes start in the file
     private readonly FrozenDictionary<string, TensorData> _byName;
 
-    private SafetensorsReader(string path, MappedFile file, KeyValuePair<string, TensorData>[] tensors, IReadOnlyDictionary<string, string> metadata)
+    private SafetensorsReader(string path, MappedFile file, KeyValuePair<string, TensorData>[] tensors, long[] offsets, IReadOnlyDictionary<string, string> metadata)
     {
         Path = path;
         _file = file;
         _tensors = tensors;
+        _offsets = offsets;
         _byName = tensors.ToFrozenDictionary(StringComparer.Ordinal);
         Metadata = metadata;
     }
@@ -79,7 +82,8 @@ public sealed class SafetensorsReader : IDisposable
         try
         {
             var parser = new HeaderParser(path, file, maxHeaderLength);
-            return new SafetensorsReader(path, file, parser.Parse(out IReadOnlyDictionary<string, string> metadata), metadata);
+            KeyValuePair<string, TensorData>[] tensors = parser.Parse(out long[] offsets, out IReadOnlyDictionary<string, string> metadata);
+            return new SafetensorsReader(path, file, tensors, offsets, metadata);
         }
         catch
         {
@@ -95,6 +99,43 @@ public sealed class SafetensorsReader : IDisposable
         return _byName.TryGetValue(name, out tensor);
     }
 
+    /// <summary>
+    /// Reads the tensors' bytes into memory the returned tensors own (each is disposed by the caller), with positioned
+    /// reads of the file instead of through the mapping, so that nothing read later depends on the file staying as it
+    /// is. In the order of <see cref="Tensors"/>; with <paramref name="names"/>, only those.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">A name in <paramref name="names"/> is not in the file.</exception>
+    /// <exception cref="IOException">The file changed since it was opened (its length or modification time), or cannot be read.</exception>
+    /// <exception cref="OutOfMemoryException">The memory for a payload cannot be had.</exception>
+    public IReadOnlyList<KeyValuePair<string, TensorData>> LoadTensors(IEnumerable<string>? names = null)
+    {
+        HashSet<string>? wanted = names is null ? null : new HashSet<string>(names, StringComparer.Ordinal);
+        if (wanted?.FirstOrDefault(n => !_byName.ContainsKey(n)) is { } missing)
+        {
+            throw new KeyNotFoundException($"{Path} has no tensor named '{missing}'.");
+        }
+        var loaded = new List<KeyValuePair<string, TensorData>>(wanted?.Count ?? _tensors.Length);
+        try
+        {
+            for (int i = 0; i < _tensors.Length; i++)
+            {
+                (string name, TensorData mapped) = _tensors[i];
+                if (wanted is null || wanted.Contains(name))
+                {
+                    loaded.Add(new(name, _file.LoadTensor(mapped.Metadata, _offsets[i])));
+                }
+            }
+            // Bytes read before a change that kept the length would otherwise go unnoticed.
+            _file.EnsureUnchanged();
+            return loaded;
+        }
+        catch
+        {
+            loaded.ForEach(t => t.Value.Dispose());
+            throw;
+        }
+    }
+
     /// <summary>Unmaps the file. Payloads of this reader must not be used afterwards (pinned ones stay valid until unpinned).</summary>
     public void Dispose() => _file.Dispose();
 
@@ -102,7 +143,7 @@ public sealed class SafetensorsReader : IDisposable
 
     private readonly struct HeaderParser(string path, MappedFile file, int maxHeaderLength)
     {
-        public KeyValuePair<string, TensorData>[] Parse(out IReadOnlyDictionary<string, string> metadata)
+        public KeyValuePair<string, TensorData>[] Parse(out long[] offsets, out IReadOnlyDictionary<string, string> metadata)
         {
             if (file.Length < sizeof(ulong))
             {
@@ -120,7 +161,7 @@ public sealed class SafetensorsReader : IDisposable
             long dataStart = sizeof(ulong) + (long)headerLength;
             long dataLength = file.Length - dataStart;
             List<Entry> entries = ReadHeader(file.Span(sizeof(ulong), (int)headerLength), out metadata);
-            return Validate(entries, dataStart, dataLength);
+            return Validate(entries, dataStart, dataLength, out offsets);
         }
 
         private List<Entry> ReadHeader(ReadOnlySpan<byte> json, out IReadOnlyDictionary<string, string> metadata)
@@ -290,7 +331,7 @@ public sealed class SafetensorsReader : IDisposable
             return [.. values];
         }
 
-        private KeyValuePair<string, TensorData>[] Validate(List<Entry> entries, long dataStart, long dataLength)
+        private KeyValuePair<string, TensorData>[] Validate(List<Entry> entries, long dataStart, long dataLength, out long[] offsets)
         {
             foreach (Entry entry in entries)
             {
@@ -334,10 +375,12 @@ public sealed class SafetensorsReader : IDisposable
                 }
             }
             var tensors = new KeyValuePair<string, TensorData>[ordered.Length];
+            offsets = new long[ordered.Length];
             for (int i = 0; i < ordered.Length; i++)
             {
                 Entry entry = ordered[i];
-                tensors[i] = new(entry.Name, file.Tensor(new TensorMetadata(entry.DType, entry.Shape), dataStart + entry.Begin));
+                offsets[i] = dataStart + entry.Begin;
+                tensors[i] = new(entry.Name, file.Tensor(new TensorMetadata(entry.DType, entry.Shape), offsets[i]));
             }
             return tensors;
         }
