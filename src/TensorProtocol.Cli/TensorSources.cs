@@ -8,7 +8,7 @@ internal sealed class TensorSources : IDisposable
 {
     private readonly List<IDisposable> _readers = [];
     // Per file reader: how to read its chosen tensors into memory, and where they stand in Tensors.
-    private readonly List<(Func<IEnumerable<TensorData>> Load, List<int> Indexes)> _loaders = [];
+    private readonly List<(Func<CancellationToken, IEnumerable<TensorData>> Load, List<int> Indexes)> _loaders = [];
 
     public List<(string Name, TensorData Tensor)> Tensors { get; } = [];
 
@@ -70,13 +70,13 @@ internal sealed class TensorSources : IDisposable
                 }
             }
             // LoadTensors keeps the file's order, as the loop above does.
-            _loaders.Add((() => reader.LoadTensors(chosen).Select(t => t.Value), indexes));
+            _loaders.Add((ct => reader.LoadTensors(chosen, ct).Select(t => t.Value), indexes));
         }
         else if (extension == ".npy" && raw is null)
         {
             NpyReader reader = NpyReader.Open(file.FullName);
             _readers.Add(reader);
-            _loaders.Add((() => [reader.LoadTensor()], [Tensors.Count]));
+            _loaders.Add((ct => [reader.LoadTensor(ct)], [Tensors.Count]));
             Tensors.Add((Path.GetFileNameWithoutExtension(file.Name), reader.Tensor));
         }
         else if (raw is not null)
@@ -142,40 +142,44 @@ internal sealed class TensorSources : IDisposable
     /// read of a page past its new end: SIGBUS, which ends the process.) Raw files are not supported here.
     /// </summary>
     /// <exception cref="CliException">A file changed while it was read, or could not be read.</exception>
-    public void LoadIntoMemory()
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public void LoadIntoMemory(CancellationToken cancellationToken)
     {
         if (_loaders.Sum(l => l.Indexes.Count) != Tensors.Count)
         {
             throw new InvalidOperationException("Raw files cannot be loaded into memory.");
         }
-        var loaded = new List<TensorData>();
+        var loaded = new List<(int Index, TensorData Tensor)>();
         try
         {
-            foreach ((Func<IEnumerable<TensorData>> load, List<int> indexes) in _loaders)
+            foreach ((Func<CancellationToken, IEnumerable<TensorData>> load, List<int> indexes) in _loaders)
             {
                 int i = 0;
-                foreach (TensorData tensor in load())
+                foreach (TensorData tensor in load(cancellationToken))
                 {
-                    loaded.Add(tensor);
-                    Tensors[indexes[i]] = (Tensors[indexes[i]].Name, tensor);
-                    i++;
+                    loaded.Add((indexes[i++], tensor));
                 }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException)
         {
-            loaded.ForEach(t => t.Dispose());
+            loaded.ForEach(t => t.Tensor.Dispose());
             throw CliException.File($"could not load the tensors into memory: {e.Message}", e);
         }
         catch
         {
-            loaded.ForEach(t => t.Dispose());
+            loaded.ForEach(t => t.Tensor.Dispose());
             throw;
+        }
+        // Only now that every file is loaded: a failure above leaves Tensors as it was.
+        foreach ((int index, TensorData tensor) in loaded)
+        {
+            Tensors[index] = (Tensors[index].Name, tensor);
         }
         Dispose();
         _loaders.Clear();
         // The tensors, not their memory, are what get disposed: each frees its memory once no send still reads it.
-        _readers.AddRange(loaded);
+        _readers.AddRange(loaded.Select(t => t.Tensor));
     }
 
     public void Dispose()

@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 7, Level = LogLevel.Trace, Message = "Dropped a datagram from {RemoteEndPoint}: {Reason}")]
     internal static partial void DatagramDropped(ILogger logger, IPEndPoint remoteEndPoint, string reason);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Deferred {Count} handshakes in the last second: {RemoteEndPoint} (the latest) had as many in progress as one source may (MaxHandshakesPerAddress); their clients will try again")]
+    internal static partial void HandshakesDeferred(ILogger logger, long count, IPEndPoint remoteEndPoint);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "[{ConnectionId}] the inbound stream handler failed on stream {StreamId}; the stream was aborted")]
     internal static partial void InboundStreamHandlerFailed(ILogger logger, string connectionId, long streamId, Exception exception);
 }

@@ -212,9 +212,14 @@ public sealed unsafe partial class QuicEndpoint
         if (token == TokenCheck.Valid)
         {
             source = HandshakeSourceKey(address);
-            if (_validatedHandshakes.GetValueOrDefault(source.Value) >= Options.MaxHandshakesPerAddress)
+            // Beyond its allowance a source may still take up to half of the places that are free: a burst of honest
+            // clients behind one address (a NAT, a cloud subnet's /64) is not held to a few per retransmission round
+            // while the queue is empty, and one source that stalls still holds at most about a third of the queue.
+            int allowance = Math.Max(Options.MaxHandshakesPerAddress, (Options.AcceptQueueCapacity - waiting) / 2);
+            if (_validatedHandshakes.GetValueOrDefault(source.Value) >= allowance)
             {
                 _handshakesDeferred++; // dropped: the client's retransmission may find a place
+                LogDeferred(address, now);
                 return;
             }
         }
@@ -490,10 +495,11 @@ public sealed unsafe partial class QuicEndpoint
     }
 
     /// <summary>
-    /// Who a validated handshake counts against: an IPv4 address (also when it reaches an IPv6 socket mapped), or the
-    /// /64 prefix of an IPv6 address — one host usually has a whole /64 to choose source addresses from.
+    /// Who a validated handshake counts against: an IPv4 address (also when it reaches an IPv6 socket mapped), the /64
+    /// prefix of a routable IPv6 address — one host usually has a whole /64 to choose source addresses from — or a
+    /// link-local address itself.
     /// </summary>
-    private static UInt128 HandshakeSourceKey(byte* address)
+    internal static UInt128 HandshakeSourceKey(byte* address)
     {
         if (*(ushort*)address == libc.AF_INET)
         {
@@ -504,9 +510,31 @@ public sealed unsafe partial class QuicEndpoint
         {
             return BinaryPrimitives.ReadUInt32BigEndian(ip[12..]); // IPv4-mapped: the same key as the IPv4 address
         }
+        if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80)
+        {
+            // Link-local (fe80::/10): every neighbour on the link shares the /64, so each counts by its whole address
+            // (no routable address's /64 key has a link-local high half, and IPv4 keys have none at all).
+            return new UInt128(BinaryPrimitives.ReadUInt64BigEndian(ip), BinaryPrimitives.ReadUInt64BigEndian(ip[8..]));
+        }
         // Above every IPv4 key: the prefix in the high half, a marker bit in the low one.
         return new UInt128(BinaryPrimitives.ReadUInt64BigEndian(ip), 1UL << 32);
     }
+
+    // At most one line a second, with how many were deferred since the last one: an operator whose clients time out
+    // learns why, and a flood does not become a flood of log lines.
+    private void LogDeferred(byte* address, ulong now)
+    {
+        if (now - _deferredLoggedAt < 1_000_000_000UL && _deferredLoggedAt != 0)
+        {
+            return;
+        }
+        Log.HandshakesDeferred(_logger, _handshakesDeferred - _deferredLogged, SocketAddressNative.Read(address));
+        _deferredLoggedAt = now;
+        _deferredLogged = _handshakesDeferred;
+    }
+
+    private ulong _deferredLoggedAt;
+    private long _deferredLogged;
 
     private void EndHandshakeCount(QuicConnection c)
     {

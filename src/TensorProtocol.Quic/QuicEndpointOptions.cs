@@ -38,12 +38,14 @@ public sealed record QuicEndpointOptions
 
     /// <summary>
     /// How many handshakes from one source — an IPv4 address, or an IPv6 /64 prefix (what one host can usually pick
-    /// from) — may be in progress at once among those whose source proved its address with a Retry token (see
-    /// <see cref="RetryThreshold"/>). A further first packet from that source is dropped, not refused: its client sends it
-    /// again a moment later, when a handshake may have finished. With it, one host that answers Retry packets but stalls
-    /// its handshakes holds at most this many places in the accept queue (plus its share of the unvalidated ones, at most
-    /// <see cref="RetryThreshold"/>) instead of all of them. Handshakes without a token are not counted, so a forged
-    /// source address cannot use up another host's allowance.
+    /// from; a link-local address counts alone) — may be in progress at once among those whose source proved its
+    /// address with a Retry token (see <see cref="RetryThreshold"/>), or half of the places left free in the accept queue
+    /// if that is more. A further first packet from that source is dropped, not refused: its client sends it again a
+    /// moment later, when a handshake may have finished. The free-places term keeps a burst from one address (a NAT, a
+    /// subnet's /64) from being cut to this many per retransmission round while the queue is empty; one host that
+    /// answers Retry packets but stalls its handshakes holds at most the larger of this and about a third of the queue
+    /// (plus its share of the unvalidated ones, at most <see cref="RetryThreshold"/>), not all of it. Handshakes without a
+    /// token are not counted, so a forged source address cannot use up another host's allowance.
     /// </summary>
     public int MaxHandshakesPerAddress { get; init; } = 16;
 

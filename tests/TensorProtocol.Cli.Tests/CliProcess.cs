@@ -29,11 +29,13 @@ internal sealed partial class CliProcess : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private CliProcess(string workingDirectory, string configHome, IReadOnlyDictionary<string, string?>? environment, IEnumerable<string> args)
+    private CliProcess(string workingDirectory, string configHome, IReadOnlyDictionary<string, string?>? environment, IEnumerable<string> args, string? cgroupProcs = null)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "cli", "tensorp.dll");
         Assert.True(File.Exists(dll), $"tensorp.dll not found at {dll}; the test project copies it there after build.");
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        // In a cgroup: a shell moves itself there, then becomes the tool, so that nothing of the tool runs outside it.
+        var info = new ProcessStartInfo(cgroupProcs is null ? host : "/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -41,6 +43,13 @@ internal sealed partial class CliProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (cgroupProcs is not null)
+        {
+            foreach (string arg in (string[])["-c", "echo $$ > \"$1\" && shift && exec \"$@\"", "sh", cgroupProcs, host])
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
         info.ArgumentList.Add(dll);
         foreach (string arg in args)
         {
@@ -137,6 +146,14 @@ internal sealed partial class CliProcess : IDisposable
     {
         var process = new CliProcess(directory.Path, directory.ConfigHome, environment, args);
         await process.WaitForExitAsync(timeout);
+        return process;
+    }
+
+    /// <summary>Runs to completion inside the cgroup whose <c>cgroup.procs</c> file is <paramref name="cgroupProcs"/>.</summary>
+    public static async Task<CliProcess> RunInCgroupAsync(TestDirectory directory, string cgroupProcs, params string[] args)
+    {
+        var process = new CliProcess(directory.Path, directory.ConfigHome, null, args, cgroupProcs);
+        await process.WaitForExitAsync();
         return process;
     }
 

@@ -151,17 +151,7 @@ public sealed class HostileInputCliTests
         long available = long.Parse(meminfo["MemAvailable:".Length..].Trim().Split(' ')[0]) * 1024;
         long elements = available + (4L << 30);
         string path = dir.File("huge.safetensors");
-        byte[] header = System.Text.Encoding.UTF8.GetBytes($$$"""{"w":{"dtype":"U8","shape":[{{{elements}}}],"data_offsets":[0,{{{elements}}}]}}""");
-        int padded = (header.Length + 7) / 8 * 8;
-        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            var prefix = new byte[8 + padded];
-            BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)padded);
-            prefix.AsSpan(8).Fill((byte)' ');
-            header.CopyTo(prefix, 8);
-            file.Write(prefix);
-            file.SetLength(prefix.Length + elements);
-        }
+        WriteSparseSafetensors(path, elements);
 
         using CliProcess serve = await CliProcess.RunAsync(dir, "serve", path, "--bind", "127.0.0.1");
         Assert.Equal(4, serve.ExitCode);
@@ -169,6 +159,38 @@ public sealed class HostileInputCliTests
         Assert.Contains("--map", stderr, StringComparison.Ordinal);
         Assert.Contains("available", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain(serve.StdoutLines, l => l.StartsWith("ticket:", StringComparison.Ordinal));
+    }
+
+    // Inside a container /proc/meminfo shows the host's memory: the limit that kills is the memory cgroup's. A cgroup
+    // of this test's own with room for 256 MiB, and a 1 GiB (sparse) tensor to serve: without the cgroup in the check,
+    // serve would start loading and be killed (exit 137) instead of saying why.
+    [Fact]
+    public async Task Serve_InAMemoryCgroupWithTooLittleRoom_IsAFileError_ThatSuggestsMap()
+    {
+        using var dir = new TestDirectory();
+        string path = dir.File("model.safetensors");
+        WriteSparseSafetensors(path, 1L << 30);
+        using var cgroup = MemoryCgroup.Create(limitBytes: 256L << 20);
+
+        using CliProcess serve = await CliProcess.RunInCgroupAsync(dir, cgroup.ProcsFile, "serve", path, "--bind", "127.0.0.1");
+        string stderr = string.Join('\n', serve.StderrLines);
+        Assert.True(serve.ExitCode == 4, $"exit {serve.ExitCode}: {stderr}");
+        Assert.Contains("--map", stderr, StringComparison.Ordinal);
+        Assert.Contains("available", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A safetensors file of one U8 tensor of <paramref name="bytes"/>, sparse: no disk taken, reads give zeros.</summary>
+    private static void WriteSparseSafetensors(string path, long bytes)
+    {
+        byte[] header = Encoding.UTF8.GetBytes($$$"""{"w":{"dtype":"U8","shape":[{{{bytes}}}],"data_offsets":[0,{{{bytes}}}]}}""");
+        int padded = (header.Length + 7) / 8 * 8;
+        var prefix = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)padded);
+        prefix.AsSpan(8).Fill((byte)' ');
+        header.CopyTo(prefix, 8);
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        file.Write(prefix);
+        file.SetLength(prefix.Length + bytes);
     }
 
     [Fact]

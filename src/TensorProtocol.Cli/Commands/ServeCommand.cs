@@ -42,7 +42,7 @@ internal static class ServeCommand
             if (!mapped)
             {
                 EnsureMemoryFor(sources.TotalBytes);
-                sources.LoadIntoMemory();
+                sources.LoadIntoMemory(cancellationToken);
             }
             var options = new TensorNodeOptions
             {
@@ -91,41 +91,18 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// Refuses to load more than the system says it has available (MemAvailable): the allocation itself would likely
-    /// succeed (the kernel overcommits) and the process be killed while copying, with no word of why.
+    /// Refuses to load more than the process has room for (MemoryRoom: MemAvailable, or a container's memory cgroup):
+    /// the allocation itself would likely succeed (the kernel overcommits) and the process be killed while copying,
+    /// with no word of why.
     /// </summary>
     private static void EnsureMemoryFor(long bytes)
     {
-        long? available = MemoryAvailable();
+        long? available = MemoryRoom.Available();
         if (available is { } free && bytes > free)
         {
             throw CliException.File(
                 $"loading the tensors needs {TransferText.Size(bytes)} of memory but {TransferText.Size(free)} is available; " +
                 "pass --map to serve them from the files instead (then nobody may rewrite a file while it is served).");
         }
-    }
-
-    /// <summary>The kernel's estimate of memory available without swapping, in bytes; null where it cannot be read.</summary>
-    internal static long? MemoryAvailable()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/meminfo"))
-            {
-                // "MemAvailable:   12345678 kB"
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
-                    && long.TryParse(line.AsSpan("MemAvailable:".Length).Trim().TrimEnd("kB").Trim(), out long kib))
-                {
-                    return kib * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return null;
     }
 }

@@ -108,7 +108,7 @@ internal sealed unsafe class MappedFile : IDisposable
     /// through the mapping: a file cut short meanwhile is an <see cref="IOException"/> here, not a SIGBUS at some later
     /// read of the pages. The caller has checked the range, and calls <see cref="EnsureUnchanged"/> after its last read.
     /// </summary>
-    public TensorData LoadTensor(TensorMetadata metadata, long offset)
+    public TensorData LoadTensor(TensorMetadata metadata, long offset, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         long length = metadata.ByteLength;
@@ -128,6 +128,7 @@ internal sealed unsafe class MappedFile : IDisposable
         {
             for (long done = 0; done < length;)
             {
+                cancellationToken.ThrowIfCancellationRequested(); // a load of many gigabytes must not outlast a Ctrl-C
                 int chunk = (int)Math.Min(length - done, LoadChunk);
                 ReadExactly(new Span<byte>(buffer.Pointer + done, chunk), offset + done);
                 done += chunk;
@@ -160,7 +161,11 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
-    /// <summary>Throws <see cref="IOException"/> if the file's length or modification time differs from when it was opened.</summary>
+    /// <summary>
+    /// Throws <see cref="IOException"/> if the file's length or modification time differs from when it was opened. A file
+    /// replaced by rename is not a change (the open handle still reads the old one); a rewrite in place that keeps the
+    /// length and puts the old modification time back (cp -p, rsync -t --inplace, touch -r) goes unnoticed.
+    /// </summary>
     public void EnsureUnchanged()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);

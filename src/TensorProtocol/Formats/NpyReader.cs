@@ -66,9 +66,10 @@ public sealed class NpyReader : IDisposable
     /// </summary>
     /// <exception cref="IOException">The file changed since it was opened (its length or modification time), or cannot be read.</exception>
     /// <exception cref="OutOfMemoryException">The memory for the payload cannot be had.</exception>
-    public TensorData LoadTensor()
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked between 64 MiB reads).</exception>
+    public TensorData LoadTensor(CancellationToken cancellationToken = default)
     {
-        TensorData loaded = _file.LoadTensor(Tensor.Metadata, _dataOffset);
+        TensorData loaded = _file.LoadTensor(Tensor.Metadata, _dataOffset, cancellationToken);
         try
         {
             _file.EnsureUnchanged();

@@ -107,7 +107,8 @@ public sealed class SafetensorsReader : IDisposable
     /// <exception cref="KeyNotFoundException">A name in <paramref name="names"/> is not in the file.</exception>
     /// <exception cref="IOException">The file changed since it was opened (its length or modification time), or cannot be read.</exception>
     /// <exception cref="OutOfMemoryException">The memory for a payload cannot be had.</exception>
-    public IReadOnlyList<KeyValuePair<string, TensorData>> LoadTensors(IEnumerable<string>? names = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked between 64 MiB reads).</exception>
+    public IReadOnlyList<KeyValuePair<string, TensorData>> LoadTensors(IEnumerable<string>? names = null, CancellationToken cancellationToken = default)
     {
         HashSet<string>? wanted = names is null ? null : new HashSet<string>(names, StringComparer.Ordinal);
         if (wanted?.FirstOrDefault(n => !_byName.ContainsKey(n)) is { } missing)
@@ -122,7 +123,8 @@ public sealed class SafetensorsReader : IDisposable
                 (string name, TensorData mapped) = _tensors[i];
                 if (wanted is null || wanted.Contains(name))
                 {
-                    loaded.Add(new(name, _file.LoadTensor(mapped.Metadata, _offsets[i])));
+                    cancellationToken.ThrowIfCancellationRequested();
+                    loaded.Add(new(name, _file.LoadTensor(mapped.Metadata, _offsets[i], cancellationToken)));
                 }
             }
             // Bytes read before a change that kept the length would otherwise go unnoticed.

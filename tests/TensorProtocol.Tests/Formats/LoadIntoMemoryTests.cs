@@ -36,6 +36,21 @@ public sealed class LoadIntoMemoryTests : FormatTestFiles
         }
     }
 
+    // Beyond one 64 MiB read: each chunk must come from its own place in the file (an offset that does not advance
+    // would repeat the first chunk), and the last one is shorter.
+    [Fact]
+    public void LoadTensors_AboveOneReadChunk_ReadsEveryChunkFromItsPlace()
+    {
+        string path = PathOf("big.safetensors");
+        TensorData big = TensorData.FromArray(Random((64 << 20) + 4096 + 3, seed: 9));
+        SafetensorsWriter.Write(path, [new("a", Small), new("big", big)]);
+        using SafetensorsReader reader = SafetensorsReader.Open(path);
+        IReadOnlyList<KeyValuePair<string, TensorData>> loaded = reader.LoadTensors(["big"]);
+        using TensorData b = Assert.Single(loaded).Value;
+        Assert.Equal(big.ByteLength, b.ByteLength);
+        Assert.True(big.Payload.Span.SequenceEqual(b.Payload.Span));
+    }
+
     [Fact]
     public void LoadTensors_WithNames_LoadsOnlyThose_InFileOrder_AndRefusesAnUnknownName()
     {
@@ -76,6 +91,19 @@ public sealed class LoadIntoMemoryTests : FormatTestFiles
         File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(5));
 
         Assert.Throws<IOException>(() => reader.LoadTensors());
+    }
+
+    [Fact]
+    public void Load_Cancelled_ThrowsOperationCanceled()
+    {
+        string path = PathOf("model.safetensors");
+        SafetensorsWriter.Write(path, [new("a", Small), new("b", Large)]);
+        using SafetensorsReader reader = SafetensorsReader.Open(path);
+        Assert.Throws<OperationCanceledException>(() => reader.LoadTensors(cancellationToken: new CancellationToken(canceled: true)));
+        string npy = PathOf("x.npy");
+        NpyWriter.Write(npy, Large);
+        using NpyReader npyReader = NpyReader.Open(npy);
+        Assert.Throws<OperationCanceledException>(() => npyReader.LoadTensor(new CancellationToken(canceled: true)));
     }
 
     [Fact]
