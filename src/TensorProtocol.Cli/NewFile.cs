@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace TensorProtocol.Cli;
 
 /// <summary>
@@ -8,6 +10,16 @@ namespace TensorProtocol.Cli;
 internal static class NewFile
 {
     private const int MaxSuffix = 100_000;
+
+    // Per STEM.EXT in a directory, the suffix to try first: the one after the last this process took. Peers choose the
+    // names, and a peer pushing one name over and over would otherwise make the n-th file probe n names (quadratic).
+    // A name freed meanwhile is not reused; numbers only grow, and the probe below still skips taken ones.
+    private static readonly ConcurrentDictionary<string, int> s_nextSuffix = new(StringComparer.Ordinal);
+
+    /// <summary>How many names were probed in all (for tests).</summary>
+    internal static long Probes => Interlocked.Read(ref s_probes);
+
+    private static long s_probes;
 
     /// <summary>Writes the file and returns the path it was given.</summary>
     /// <param name="stem">A safe file name without extension (see <see cref="FileNames.Sanitize"/>).</param>
@@ -29,9 +41,11 @@ internal static class NewFile
                 File.Move(temp, target, overwrite: true);
                 return target;
             }
-            for (int n = 0; n <= MaxSuffix; n++)
+            string key = Path.Combine(directory, stem + extension);
+            for (int n = s_nextSuffix.GetValueOrDefault(key); n <= MaxSuffix; n++)
             {
                 string candidate = Path.Combine(directory, n == 0 ? stem + extension : $"{stem}.{n}{extension}");
+                Interlocked.Increment(ref s_probes);
                 if (Path.Exists(candidate))
                 {
                     continue;
@@ -41,6 +55,7 @@ internal static class NewFile
                     // Without overwrite the move fails if the name was taken meanwhile (by another process): it
                     // links the new name, which cannot replace anything, rather than renaming over it.
                     File.Move(temp, candidate, overwrite: false);
+                    s_nextSuffix.AddOrUpdate(key, n + 1, (_, next) => Math.Max(next, n + 1));
                     return candidate;
                 }
                 catch (IOException) when (Path.Exists(candidate))

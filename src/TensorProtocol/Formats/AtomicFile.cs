@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace TensorProtocol.Formats;
 
 /// <summary>
@@ -49,9 +51,31 @@ internal static class AtomicFile
         }
     }
 
-    // Hidden, unique, and recognisable as ours should a crash (not an exception) leave one behind.
-    private static string TempPath(string fullPath) =>
-        Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+    // Hidden, unique, and recognisable as ours should a crash (not an exception) leave one behind. File names are at
+    // most 255 bytes (NAME_MAX) on Linux file systems: the target's name is cut short in the temporary one where the
+    // 38 bytes added would take it past that, or a long but valid target name could not be written at all.
+    private static string TempPath(string fullPath)
+    {
+        const int nameMax = 255, added = 1 + 1 + 32 + 4; // ".", ".", the GUID, ".tmp"
+        string name = Path.GetFileName(fullPath);
+        if (Encoding.UTF8.GetByteCount(name) > nameMax - added)
+        {
+            int keep = 0, bytes = 0;
+            while (keep < name.Length)
+            {
+                int step = char.IsSurrogatePair(name, keep) ? 2 : 1; // never half a pair
+                int size = Encoding.UTF8.GetByteCount(name.AsSpan(keep, step));
+                if (bytes + size > nameMax - added)
+                {
+                    break;
+                }
+                bytes += size;
+                keep += step;
+            }
+            name = name[..keep];
+        }
+        return Path.Combine(Path.GetDirectoryName(fullPath)!, $".{name}.{Guid.NewGuid():N}.tmp");
+    }
 
     private static void DeleteQuietly(string path)
     {

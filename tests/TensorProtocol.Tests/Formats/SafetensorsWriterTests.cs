@@ -5,6 +5,23 @@ namespace TensorProtocol.Tests.Formats;
 
 public sealed class SafetensorsWriterTests : FormatTestFiles
 {
+    // A file name may have up to 255 bytes; the temporary file beside it adds 38, so a long name used to fail with
+    // "File name too long" although the target itself was fine.
+    [Theory]
+    [InlineData(243, "w")]            // 243 + 12 of ".safetensors" = 255 bytes
+    [InlineData(121, "\u00e9")]       // 2 bytes each: 254
+    [InlineData(60, "\U0001F600")]    // 4 bytes each, a surrogate pair in UTF-16: 252
+    public void Write_FileNameNearTheLimit_IsWritten(int count, string unit)
+    {
+        string name = string.Concat(Enumerable.Repeat(unit, count)) + ".safetensors";
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(name) <= 255);
+        string path = PathOf(name);
+        SafetensorsWriter.Write(path, [new("w", TensorData.FromArray(new float[] { 1, 2 }))]);
+        using SafetensorsReader reader = SafetensorsReader.Open(path);
+        Assert.Equal([1f, 2f], reader["w"].AsSpan<float>().ToArray());
+        Assert.Single(System.IO.Directory.GetFiles(Directory)); // no temporary file left behind
+    }
+
     /// <summary>
     /// One F32 tensor "w" = [1, 2] with metadata {"k": "v"}, computed by hand from the spec: the length 0x50 (79 bytes
     /// of JSON plus one space to reach a multiple of 8), the JSON, the space, then 1.0f and 2.0f little-endian.
