@@ -144,6 +144,7 @@ public sealed unsafe partial class QuicConnection
             settings.max_window = (ulong)o.MaxConnectionReceiveWindow;
             settings.max_stream_window = (ulong)o.MaxStreamReceiveWindow;
             settings.handshake_timeout = (ulong)o.HandshakeTimeout.Ticks * 100;
+            settings.ack_thresh = (nuint)o.AckThreshold;
 
             ngtcp2.ngtcp2_transport_params tp;
             ngtcp2.ngtcp2_transport_params_default_versioned(ngtcp2.NGTCP2_TRANSPORT_PARAMS_V1, &tp);

@@ -213,6 +213,12 @@ public sealed class EndpointTests : QuicTestBase
             ApplicationProtocols = [Alpn],
             ConnectionOptions = QuicConnectionOptions.Default with { MaxDatagramSize = 100 },
         }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            ApplicationProtocols = [Alpn],
+            ConnectionOptions = QuicConnectionOptions.Default with { AckThreshold = 0 },
+        }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuicEndpoint.Create(new QuicEndpointOptions { ApplicationProtocols = [Alpn], MaxHandshakesPerAddress = 0 }));
         // What GnuTLS takes: at most 8 names of at most 31 bytes (else every connection would fail later).
         Assert.Throws<ArgumentException>(() => QuicEndpoint.Create(new QuicEndpointOptions { ApplicationProtocols = [new string('a', 32)] }));
         Assert.Throws<ArgumentException>(() => QuicEndpoint.Create(new QuicEndpointOptions { ApplicationProtocols = [.. Enumerable.Range(0, 9).Select(i => $"p{i}")] }));
