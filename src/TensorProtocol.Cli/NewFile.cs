@@ -13,8 +13,12 @@ internal static class NewFile
 
     // Per STEM.EXT in a directory, the suffix to try first: the one after the last this process took. Peers choose the
     // names, and a peer pushing one name over and over would otherwise make the n-th file probe n names (quadratic).
-    // A name freed meanwhile is not reused; numbers only grow, and the probe below still skips taken ones.
+    // Only a hint: the probe below still skips taken names, and wraps to 0 at MaxSuffix (names freed meanwhile are
+    // reused only then). Only names that clashed are remembered, and at most MaxRemembered of them (peers choose the
+    // names: a listener must not keep one entry per distinct name it ever received).
     private static readonly ConcurrentDictionary<string, int> s_nextSuffix = new(StringComparer.Ordinal);
+
+    private const int MaxRemembered = 4096;
 
     /// <summary>How many names were probed in all (for tests).</summary>
     internal static long Probes => Interlocked.Read(ref s_probes);
@@ -42,8 +46,10 @@ internal static class NewFile
                 return target;
             }
             string key = Path.Combine(directory, stem + extension);
-            for (int n = s_nextSuffix.GetValueOrDefault(key); n <= MaxSuffix; n++)
+            int start = s_nextSuffix.GetValueOrDefault(key) % (MaxSuffix + 1);
+            for (int i = 0; i <= MaxSuffix; i++)
             {
+                int n = (start + i) % (MaxSuffix + 1);
                 string candidate = Path.Combine(directory, n == 0 ? stem + extension : $"{stem}.{n}{extension}");
                 Interlocked.Increment(ref s_probes);
                 if (Path.Exists(candidate))
@@ -55,7 +61,15 @@ internal static class NewFile
                     // Without overwrite the move fails if the name was taken meanwhile (by another process): it
                     // links the new name, which cannot replace anything, rather than renaming over it.
                     File.Move(temp, candidate, overwrite: false);
-                    s_nextSuffix.AddOrUpdate(key, n + 1, (_, next) => Math.Max(next, n + 1));
+                    bool wrapped = start + i > MaxSuffix;
+                    if (n > 0 || wrapped)
+                    {
+                        if (!s_nextSuffix.ContainsKey(key) && s_nextSuffix.Count >= MaxRemembered)
+                        {
+                            s_nextSuffix.Clear();
+                        }
+                        s_nextSuffix.AddOrUpdate(key, n + 1, (_, next) => wrapped ? n + 1 : Math.Max(next, n + 1));
+                    }
                     return candidate;
                 }
                 catch (IOException) when (Path.Exists(candidate))

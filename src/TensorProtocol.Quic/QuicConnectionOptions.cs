@@ -43,11 +43,13 @@ public sealed record QuicConnectionOptions
     /// How many ack-eliciting packets, received since the last acknowledgement, make this side acknowledge at the end of
     /// the batch of datagrams it is handling, instead of when the delayed-ACK timer fires (ngtcp2's <c>ack_thresh</c>;
     /// RFC 9000 suggests 2). The default, 1, acknowledges every batch. ngtcp2 delays an acknowledgement by
-    /// min(<see cref="MaxAckDelay"/>, smoothed RTT / 8) — a few microseconds on a LAN — and a request/response exchange
-    /// of one packet each way then woke the loop a few microseconds after every answer only to send a lone ACK, just
-    /// as the caller queued its next request: 4 KiB pushes took ~62 µs at p50 with 2 and ~51 µs with 1 on loopback
-    /// (docs/benchmarks.md). Under load a batch holds many packets and is acknowledged once either way; 2 halves the
-    /// acknowledgements of a receiver that keeps up packet by packet.
+    /// min(<see cref="MaxAckDelay"/>, smoothed RTT / 8) — a few microseconds on loopback, tens on a LAN — and a
+    /// request/response exchange of one packet each way then woke the loop a few microseconds after every answer only to
+    /// send a lone ACK, just as the caller queued its next request: 4 KiB pushes took ~63 µs at p50 with 2 and ~52 µs
+    /// with 1 on loopback (docs/benchmarks.md). A receiver that finds two or more packets per batch acknowledges once per
+    /// batch either way; one that keeps up packet by packet (a paced sender on a real link, below the receiver's speed)
+    /// sends up to twice as many ACKs with 1, and its peer handles twice as many — not measured; set 2 for such bulk
+    /// receivers. Initial and Handshake packets are always acknowledged at once, whatever this is.
     /// </summary>
     public int AckThreshold { get; init; } = 1;
 

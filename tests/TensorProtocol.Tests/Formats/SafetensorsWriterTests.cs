@@ -11,6 +11,10 @@ public sealed class SafetensorsWriterTests : FormatTestFiles
     [InlineData(243, "w")]            // 243 + 12 of ".safetensors" = 255 bytes
     [InlineData(121, "\u00e9")]       // 2 bytes each: 254
     [InlineData(60, "\U0001F600")]    // 4 bytes each, a surrogate pair in UTF-16: 252
+    [InlineData(81, "\u4e2d")]        // 3 bytes each: 255
+    [InlineData(1, "aaa\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600")] // 3 + 240 + 12 = 255; a cut inside a pair would leave a lone surrogate, written as U+FFFD (3 bytes)
+    [InlineData(205, "w")]            // 217 bytes: not shortened, temporary name exactly 255
+    [InlineData(206, "w")]            // 218 bytes: shortened by one
     public void Write_FileNameNearTheLimit_IsWritten(int count, string unit)
     {
         string name = string.Concat(Enumerable.Repeat(unit, count)) + ".safetensors";
