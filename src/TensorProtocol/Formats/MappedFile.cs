@@ -82,11 +82,16 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
-    /// <summary>The bytes from <paramref name="offset"/>; the caller has checked the range.</summary>
-    public ReadOnlySpan<byte> Span(long offset, int length)
+    /// <summary>
+    /// The bytes from <paramref name="offset"/>, read from the file rather than through the mapping (headers: a file cut
+    /// short while it is opened is then an <see cref="IOException"/>, not a SIGBUS). The caller has checked the range.
+    /// </summary>
+    public byte[] ReadBytes(long offset, int length)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return new ReadOnlySpan<byte>(_pointer + offset, length);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(length);
+        ReadExactly(bytes, offset);
+        return bytes;
     }
 
     /// <summary>

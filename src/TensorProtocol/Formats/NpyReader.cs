@@ -92,7 +92,7 @@ public sealed class NpyReader : IDisposable
         {
             throw Error(path, $"The file has {file.Length} bytes, too few for a .npy header.");
         }
-        ReadOnlySpan<byte> start = file.Span(0, MagicAndVersion);
+        ReadOnlySpan<byte> start = file.ReadBytes(0, MagicAndVersion);
         if (!start.StartsWith(NpyHeader.Magic))
         {
             throw Error(path, $"The file does not start with the .npy magic \\x93NUMPY (it starts with {Convert.ToHexStringLower(start[..6])}).");
@@ -108,7 +108,7 @@ public sealed class NpyReader : IDisposable
         {
             throw Error(path, $"The file has {file.Length} bytes, too few for a version {major}.0 header.");
         }
-        ReadOnlySpan<byte> lengthField = file.Span(MagicAndVersion, lengthSize);
+        ReadOnlySpan<byte> lengthField = file.ReadBytes(MagicAndVersion, lengthSize);
         uint headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(lengthField) : BinaryPrimitives.ReadUInt32LittleEndian(lengthField);
         long headerStart = MagicAndVersion + lengthSize;
         if (headerLength > MaxHeaderLength)
@@ -119,7 +119,7 @@ public sealed class NpyReader : IDisposable
         {
             throw Error(path, $"The header length field says {headerLength} bytes but only {file.Length - headerStart} bytes follow it; the file is truncated.");
         }
-        ReadOnlySpan<byte> headerBytes = file.Span(headerStart, (int)headerLength);
+        ReadOnlySpan<byte> headerBytes = file.ReadBytes(headerStart, (int)headerLength);
         string header;
         try
         {

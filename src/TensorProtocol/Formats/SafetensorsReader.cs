@@ -151,7 +151,7 @@ public sealed class SafetensorsReader : IDisposable
             {
                 throw Error(null, $"The file has {file.Length} bytes; a safetensors file starts with an 8-byte header length.");
             }
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file.Span(0, sizeof(ulong)));
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file.ReadBytes(0, sizeof(ulong)));
             if (headerLength > (ulong)maxHeaderLength)
             {
                 throw Error(null, $"The header length field says {headerLength} bytes, more than the limit of {maxHeaderLength}; this is not a safetensors file or its header is too large.");
@@ -162,7 +162,7 @@ public sealed class SafetensorsReader : IDisposable
             }
             long dataStart = sizeof(ulong) + (long)headerLength;
             long dataLength = file.Length - dataStart;
-            List<Entry> entries = ReadHeader(file.Span(sizeof(ulong), (int)headerLength), out metadata);
+            List<Entry> entries = ReadHeader(file.ReadBytes(sizeof(ulong), (int)headerLength), out metadata);
             return Validate(entries, dataStart, dataLength, out offsets);
         }
 
