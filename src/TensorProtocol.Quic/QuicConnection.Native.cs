@@ -39,8 +39,7 @@ public sealed unsafe partial class QuicConnection
         {
             if (!TimerMayHaveMoved)
             {
-                TimerMayHaveMoved = true;
-                _endpoint.OnTimerMayHaveMoved(this);
+                _endpoint.MarkTimerMoved(this);
             }
             return _handle.Conn;
         }

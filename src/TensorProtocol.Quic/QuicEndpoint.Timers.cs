@@ -14,8 +14,6 @@ public sealed partial class QuicEndpoint
     private readonly List<QuicConnection> _timerMoved = [];
     private readonly List<QuicConnection> _terminated = [];
 
-    internal void OnTimerMayHaveMoved(QuicConnection c) => _timerMoved.Add(c);
-
     /// <summary>Closing or Draining: reaped once its Deadline passes (which the heap also wakes the loop for).</summary>
     internal void OnTerminated(QuicConnection c)
     {
@@ -27,7 +25,8 @@ public sealed partial class QuicEndpoint
         MarkTimerMoved(c);
     }
 
-    private void MarkTimerMoved(QuicConnection c)
+    /// <summary>Has the end of the turn ask <paramref name="c"/> for its expiry again.</summary>
+    internal void MarkTimerMoved(QuicConnection c)
     {
         if (!c.TimerMayHaveMoved)
         {

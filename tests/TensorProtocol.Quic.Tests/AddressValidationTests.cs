@@ -12,13 +12,11 @@ namespace TensorProtocol.Quic.Tests;
 public sealed class AddressValidationTests : QuicTestBase
 {
     private static QuicEndpoint CreateServer(int retryThreshold, int acceptQueue = 128) =>
-        QuicEndpoint.Create(new QuicEndpointOptions
-        {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ApplicationProtocols = [Alpn],
-            AcceptQueueCapacity = acceptQueue,
-            RetryThreshold = retryThreshold,
-        });
+        CreateServer(new QuicEndpointOptions { AcceptQueueCapacity = acceptQueue, RetryThreshold = retryThreshold });
+
+    /// <summary>A server on loopback speaking the tests' ALPN, otherwise as <paramref name="options"/> say.</summary>
+    private static QuicEndpoint CreateServer(QuicEndpointOptions options) =>
+        QuicEndpoint.Create(options with { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0), ApplicationProtocols = [Alpn] });
 
     [Fact]
     public async Task RetryForEveryClient_HandshakeCompletes_AndDataFlowsBothWays()
@@ -92,10 +90,8 @@ public sealed class AddressValidationTests : QuicTestBase
     public async Task StalledValidatedHandshakes_FromOneSource_HoldItsAllowanceOnly_AndFreeItWhenTheyTimeOut()
     {
         const int limit = 3, dials = 8;
-        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
+        await using QuicEndpoint server = CreateServer(new QuicEndpointOptions
         {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ApplicationProtocols = [Alpn],
             RetryThreshold = 0,
             MaxHandshakesPerAddress = limit,
             AcceptQueueCapacity = 2 * limit + 2, // small: a source may also take half of the free places
@@ -148,11 +144,7 @@ public sealed class AddressValidationTests : QuicTestBase
     public async Task BurstFromOneAddress_AllConnect_WithTheDefaults()
     {
         const int dials = 100;
-        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
-        {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ApplicationProtocols = [Alpn],
-        });
+        await using QuicEndpoint server = CreateServer(new QuicEndpointOptions());
         using var stop = new CancellationTokenSource(TestTimeout);
         var accepted = new List<QuicConnection>();
         Task acceptLoop = Task.Run(async () =>
@@ -185,13 +177,7 @@ public sealed class AddressValidationTests : QuicTestBase
     [Fact]
     public async Task ValidatedHandshakes_ThatComplete_GiveTheirPlaceBack()
     {
-        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
-        {
-            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-            ApplicationProtocols = [Alpn],
-            RetryThreshold = 0,
-            MaxHandshakesPerAddress = 1,
-        });
+        await using QuicEndpoint server = CreateServer(new QuicEndpointOptions { RetryThreshold = 0, MaxHandshakesPerAddress = 1 });
         var pairs = new List<(QuicConnection, QuicConnection)>();
         var clients = new List<QuicEndpoint>();
         for (int i = 0; i < 4; i++)

@@ -121,7 +121,6 @@ internal sealed unsafe class MappedFile : IDisposable
         {
             return new TensorData(metadata, ReadOnlyMemory<byte>.Empty);
         }
-        EnsureUnchanged();
         if (length <= ArrayLoadLimit)
         {
             byte[] array = GC.AllocateUninitializedArray<byte>((int)length);
