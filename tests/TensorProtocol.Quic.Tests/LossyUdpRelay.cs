@@ -30,7 +30,7 @@ internal sealed class LossyUdpRelay : IDisposable
     private volatile bool _serverUnheard;
     private volatile bool _serverHeardOnlyForRetry;
     private volatile int _pathMtu = MaxDatagram;
-    private long _forwarded, _dropped, _duplicated, _reordered, _blackholed, _tooBig;
+    private long _forwarded, _dropped, _duplicated, _reordered, _blackholed, _tooBig, _sendFailed;
 
     /// <param name="server">Where the server listens.</param>
     /// <param name="seed">Seeds the per-direction random decisions.</param>
@@ -91,6 +91,18 @@ internal sealed class LossyUdpRelay : IDisposable
     internal long Blackholed => Interlocked.Read(ref _blackholed);
     internal long TooBig => Interlocked.Read(ref _tooBig);
 
+    /// <summary>Datagrams the relay meant to forward but its send failed (a full socket buffer): lost, and not by design.</summary>
+    internal long SendFailed => Interlocked.Read(ref _sendFailed);
+
+    /// <summary>
+    /// Datagrams the kernel dropped because one of the relay's receive buffers was full (the relay's threads fell behind,
+    /// as they can on a loaded machine): lost, and not by design. Read from the drops column of /proc/net/udp.
+    /// </summary>
+    internal long KernelDropped => UdpSocketDrops.Read(EndPoint.Port) + UdpSocketDrops.Read(((IPEndPoint)_serverFacing.LocalEndPoint!).Port);
+
+    /// <summary>Whether anything was lost that the relay was not told to drop.</summary>
+    internal bool LostByAccident => SendFailed > 0 || KernelDropped > 0;
+
     /// <summary>The largest UDP payload forwarded; bigger datagrams are dropped, as a router drops what its link cannot carry.</summary>
     internal int PathMtu
     {
@@ -101,11 +113,34 @@ internal sealed class LossyUdpRelay : IDisposable
     private static Socket CreateSocket()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.ReceiveBufferSize = 8 << 20;
-        socket.SendBufferSize = 8 << 20;
+        // As root, past net.core.rmem_max / wmem_max (SO_RCVBUFFORCE, SO_SNDBUFFORCE), so a relay thread that is not
+        // scheduled for a while does not lose what queues up meanwhile; otherwise as much as the limits allow.
+        if (!TrySetForced(socket, SoRcvBufForce, 8 << 20))
+        {
+            socket.ReceiveBufferSize = 8 << 20;
+        }
+        if (!TrySetForced(socket, SoSndBufForce, 8 << 20))
+        {
+            socket.SendBufferSize = 8 << 20;
+        }
         socket.ReceiveTimeout = 50; // so the pump notices Dispose without relying on close() unblocking recvfrom
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return socket;
+    }
+
+    private const int SolSocket = 1, SoSndBufForce = 32, SoRcvBufForce = 33;
+
+    private static bool TrySetForced(Socket socket, int option, int bytes)
+    {
+        try
+        {
+            socket.SetRawSocketOption(SolSocket, option, BitConverter.GetBytes(bytes));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false; // not root (EPERM)
+        }
     }
 
     private void Pump(Socket from, Socket to, bool toServer)
@@ -206,6 +241,7 @@ internal sealed class LossyUdpRelay : IDisposable
         catch (SocketException)
         {
             // A full socket buffer or an ICMP error from an earlier send: the datagram is lost, like on a real path.
+            Interlocked.Increment(ref _sendFailed);
         }
         catch (ObjectDisposedException) when (_stopping)
         {
@@ -214,7 +250,8 @@ internal sealed class LossyUdpRelay : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"relay {EndPoint}: forwarded {Forwarded}, dropped {Dropped}, duplicated {Duplicated}, reordered {Reordered}, blackholed {Blackholed}, too big {TooBig}";
+        $"relay {EndPoint}: forwarded {Forwarded}, dropped {Dropped}, duplicated {Duplicated}, reordered {Reordered}, blackholed {Blackholed}, too big {TooBig}, " +
+        $"send failed {SendFailed}, dropped by the kernel {KernelDropped}";
 
     public void Dispose()
     {
