@@ -112,9 +112,13 @@ public sealed partial class TensorNode
         {
             // A payload the peer acknowledged in full reached it: the answer (not the push) was lost, and sending it
             // again could queue the tensor twice. The caller decides; everything else is retried on a fresh connection.
+            if (sent is not { } writes)
+            {
+                return true; // the connection failed before the stream was opened: nothing was sent
+            }
             try
             {
-                await sent!.WhenDone().ConfigureAwait(false);
+                await writes.WhenDone().ConfigureAwait(false);
                 return false;
             }
             catch (Exception e) when (e is QuicException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
@@ -122,7 +126,7 @@ public sealed partial class TensorNode
                 return true;
             }
         }).ConfigureAwait(false);
-        _pool!.RecordTransfer(ticket.NodeId, tensor.ByteLength);
+        _pool!.RecordTransfer(ticket.NodeId, tensor.ByteLength, pulled: false);
         _metrics!.Sent(tensor.ByteLength, Stopwatch.GetElapsedTime(start));
         reporter?.Complete();
     }
@@ -225,7 +229,7 @@ public sealed partial class TensorNode
                     {
                         throw new TensorProtocolException(TensorErrorKind.Protocol, $"{ticket.NodeId} sent a BOOL payload for '{name}' with bytes other than 0 and 1.");
                     }
-                    _pool!.RecordTransfer(ticket.NodeId, length);
+                    _pool!.RecordTransfer(ticket.NodeId, length, pulled: true);
                     TensorData tensor = payload.ToTensor(response.Tensor);
                     try
                     {
@@ -257,7 +261,9 @@ public sealed partial class TensorNode
     /// own settings standing in for the peer's. A safety net against a peer that never answers, not a tight bound.
     /// </summary>
     private TimeSpan PushAnswerDeadline(long bytes) =>
-        TransferDeadline(_options.RequestTimeout * 2 + _options.QueueWaitTimeout, bytes, _options.MinTransferRate);
+        TransferDeadline(_options.RequestTimeout * 2 + Min(_options.QueueWaitTimeout, TimeSpan.FromDays(30)), bytes, _options.MinTransferRate);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>
     /// Opens the operation's stream. A pooled connection closed under the operation (another one found it dead, or

@@ -100,6 +100,14 @@ public sealed partial class TensorNode
                 stream.Abort(QuicAbortDirection.Both, (long)ResponseStatus.BadRequest);
                 Log.StreamFailed(_logger, peer, "the request did not arrive in time");
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The node is stopping while it waited for a header, for room in the queue or for a payload: nothing
+                // was answered yet. Say ShuttingDown; a stream that just ended would be a protocol error to the peer.
+                stream.Abort(QuicAbortDirection.Read, (long)ResponseStatus.ShuttingDown);
+                _ = Observe(stream.WriteAsync(s_shuttingDownFrame, completeWrites: true));
+                Log.StreamFailed(_logger, peer, "the node is shutting down");
+            }
             catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
             {
                 Log.StreamFailed(_logger, peer, e.Message);
@@ -112,6 +120,8 @@ public sealed partial class TensorNode
             }
         }
     }
+
+    private static readonly byte[] s_shuttingDownFrame = new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down").ToFrame();
 
     private async Task ServePushAsync(QuicStream stream, FrameReader reader, NodeId peer, RequestHeader request, CancellationToken cancellationToken)
     {

@@ -33,6 +33,7 @@ public sealed partial class TensorNode : IAsyncDisposable
     private Task? _acceptLoop;
     private NodeTicket? _ticket;
     private int _state; // 0 created, 1 started, 2 shut down
+    private Task? _shutdownTask; // set with _state = 2: what every ShutdownAsync awaits
 
     /// <summary>Creates a node; nothing is bound until <see cref="Start"/>.</summary>
     public TensorNode(TensorNodeOptions? options = null)
@@ -126,6 +127,9 @@ public sealed partial class TensorNode : IAsyncDisposable
 
     internal long Dials => _pool?.Dials ?? 0;
 
+    /// <summary>Completes when a push first waits for room in the receive queue (<see cref="QueueFullBehavior.Wait"/>).</summary>
+    internal Task PushWaitingForRoom => _queue.FirstWait;
+
     /// <summary>The released receive buffers kept for reuse (tests read it); null when none are kept.</summary>
     internal ReceiveBufferPool? ReceiveBuffers => _receiveBuffers;
 
@@ -194,17 +198,27 @@ public sealed partial class TensorNode : IAsyncDisposable
         return _queue.ReadAllAsync(cancellationToken);
     }
 
-    /// <summary>Stops accepting, closes every connection and fails pending operations. Idempotent.</summary>
-    public async ValueTask ShutdownAsync()
+    /// <summary>
+    /// Stops accepting, closes every connection and fails pending operations; tensors still queued and not taken are
+    /// released. Idempotent: every call, also one made while another is under way, completes once the node is down.
+    /// </summary>
+    public ValueTask ShutdownAsync()
     {
         lock (_stateLock)
         {
-            if (_state == 2)
+            if (_state != 2)
             {
-                return;
+                _state = 2;
+                // On the thread pool: not under _stateLock, and not on a caller's synchronization context that may
+                // block on the result (the C ABI does).
+                _shutdownTask = Task.Run(ShutdownCoreAsync);
             }
-            _state = 2;
+            return new ValueTask(_shutdownTask!);
         }
+    }
+
+    private async Task ShutdownCoreAsync()
+    {
         _shutdown.Cancel();
         _queue.Complete();
         if (_pool is not null)
@@ -218,6 +232,13 @@ public sealed partial class TensorNode : IAsyncDisposable
         if (_acceptLoop is not null)
         {
             await _acceptLoop.ConfigureAwait(false);
+        }
+        // Nothing can take what is still queued now (TryReceive and ReceiveAsync throw Shutdown, and no push can
+        // arrive any more; a ReceiveAllAsync loop still running takes what it dequeues first): free the memory instead
+        // of keeping it for as long as this object is reachable.
+        while (_queue.TryDequeue(out ReceivedTensor? unread))
+        {
+            unread!.Data.Dispose();
         }
         _identity?.Dispose();
         _metrics?.Dispose();

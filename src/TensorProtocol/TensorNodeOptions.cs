@@ -96,7 +96,10 @@ public sealed record TensorNodeOptions
     /// <summary>What a sender experiences when the queue is full.</summary>
     public QueueFullBehavior QueueFullBehavior { get; init; } = QueueFullBehavior.Refuse;
 
-    /// <summary>With <see cref="QueueFullBehavior.Wait"/>: how long a push may wait for room.</summary>
+    /// <summary>
+    /// With <see cref="QueueFullBehavior.Wait"/>: how long a push may wait for room. Anything beyond ~49 days (up to
+    /// <see cref="TimeSpan.MaxValue"/>) waits without a limit; a sender counts at most 30 days of it into its deadline.
+    /// </summary>
     public TimeSpan QueueWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Pooled connections unused for this long are closed.</summary>

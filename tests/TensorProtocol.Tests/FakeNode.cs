@@ -17,12 +17,13 @@ internal sealed class FakeNode : IAsyncDisposable
     private readonly Task _acceptLoop;
     private readonly List<Task> _served = [];
 
-    public FakeNode(Func<QuicConnection, QuicStream, CancellationToken, Task> serve)
+    public FakeNode(Func<QuicConnection, QuicStream, CancellationToken, Task> serve, QuicConnectionOptions? connectionOptions = null)
     {
         _endpoint = QuicEndpoint.Create(new QuicEndpointOptions
         {
             LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             ApplicationProtocols = [TensorNodeOptions.DefaultApplicationProtocol],
+            ConnectionOptions = connectionOptions ?? QuicConnectionOptions.Default,
         });
         Serve = serve;
         _acceptLoop = AcceptAsync();

@@ -28,6 +28,8 @@ internal sealed class ConnectionPool : IAsyncDisposable
         public long LastUsed = Stopwatch.GetTimestamp();
         public long Bytes;
         public long Tensors;
+        public long PulledBytes;
+        public long PulledTensors;
         public int Leases; // operations using the connection or waiting for its dial; under _lock
     }
 
@@ -157,14 +159,23 @@ internal sealed class ConnectionPool : IAsyncDisposable
         _ = connection.DisposeAsync().AsTask();
     }
 
-    internal void RecordTransfer(NodeId peer, long bytes)
+    /// <summary>A push to <paramref name="peer"/>, or a pull from it (<paramref name="pulled"/>), finished.</summary>
+    internal void RecordTransfer(NodeId peer, long bytes, bool pulled)
     {
         lock (_lock)
         {
             if (_entries.TryGetValue(peer, out Entry? entry))
             {
-                entry.Bytes += bytes;
-                entry.Tensors++;
+                if (pulled)
+                {
+                    entry.PulledBytes += bytes;
+                    entry.PulledTensors++;
+                }
+                else
+                {
+                    entry.Bytes += bytes;
+                    entry.Tensors++;
+                }
                 entry.LastUsed = Stopwatch.GetTimestamp();
             }
         }
@@ -186,6 +197,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
             }
             QuicConnectionStatistics stats = await entry.Connection.Result.GetStatisticsAsync().ConfigureAwait(false);
             result.Add(new PeerStatistics(peer, stats.SmoothedRtt, Interlocked.Read(ref entry.Bytes), Interlocked.Read(ref entry.Tensors),
+                Interlocked.Read(ref entry.PulledBytes), Interlocked.Read(ref entry.PulledTensors),
                 DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(Volatile.Read(ref entry.LastUsed))));
         }
         return result;

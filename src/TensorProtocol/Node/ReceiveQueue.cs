@@ -15,6 +15,7 @@ internal sealed class ReceiveQueue
     private int _count;
     private long _bytes;
     private TaskCompletionSource _spaceFreed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstWait = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal ReceiveQueue(int capacity, long budget)
     {
@@ -23,6 +24,9 @@ internal sealed class ReceiveQueue
     }
 
     internal int Count => _channel.Reader.Count;
+
+    /// <summary>Completes when a push first waits for room (tests use it to know one is waiting).</summary>
+    internal Task FirstWait => _firstWait.Task;
 
     /// <summary>Reserves room for one tensor of <paramref name="bytes"/> bytes; false when the queue or budget is full.</summary>
     internal bool TryReserve(long bytes)
@@ -46,7 +50,8 @@ internal sealed class ReceiveQueue
         {
             return false; // would never fit
         }
-        using var timer = new CancellationTokenSource(timeout);
+        // A CancellationTokenSource takes at most uint.MaxValue - 1 ms (~49.7 days): a longer wait is no timer at all.
+        using var timer = timeout.TotalMilliseconds < uint.MaxValue - 1 ? new CancellationTokenSource(timeout) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
         while (true)
         {
@@ -61,6 +66,7 @@ internal sealed class ReceiveQueue
                 }
                 freed = _spaceFreed.Task;
             }
+            _firstWait.TrySetResult();
             try
             {
                 await freed.WaitAsync(linked.Token).ConfigureAwait(false);
