@@ -11,7 +11,7 @@ internal static class ErrorReporter
         Console.Error.WriteLine(Format(message));
         if (verbosity >= 2)
         {
-            Console.Error.WriteLine(error.ToString());
+            Console.Error.WriteLine(Printable.Lines(error.ToString()));
         }
         return code;
     }

@@ -39,7 +39,7 @@ internal sealed class LogLineFormatter(IOptionsMonitor<LogLineFormatterOptions> 
             if (options.CurrentValue.IncludeStackTraces)
             {
                 textWriter.WriteLine();
-                textWriter.Write(exception.ToString());
+                textWriter.Write(Printable.Lines(exception.ToString()));
             }
             else
             {

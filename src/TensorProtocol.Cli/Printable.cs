@@ -38,6 +38,13 @@ internal static class Printable
         return builder.ToString();
     }
 
+    /// <summary>
+    /// Several lines (an exception with its stack trace, for -vv): each line escaped as by <see cref="Text"/>, the line
+    /// breaks kept. Exception messages quote peers' status messages and names.
+    /// </summary>
+    public static string Lines(string text) =>
+        string.Join(Environment.NewLine, text.ReplaceLineEndings("\n").Split('\n').Select(Text));
+
     private static bool IsSafe(char c) =>
         c is >= ' ' and < '\u007f' ||
         (c > '\u009f' && CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.Control or UnicodeCategory.Format

@@ -137,7 +137,10 @@ public sealed partial class TensorNode
             : _queue.TryReserve(length);
         if (!reserved)
         {
-            await RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, "the receive queue is full").ConfigureAwait(false);
+            // Before any of the payload is read: a node that stopped receiving tells the sender at once.
+            await (_queue.IsCompleted
+                ? RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.ShuttingDown, "the node no longer receives tensors")
+                : RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, "the receive queue is full")).ConfigureAwait(false);
             return;
         }
         bool queued = false;

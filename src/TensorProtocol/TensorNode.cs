@@ -177,6 +177,19 @@ public sealed partial class TensorNode : IAsyncDisposable
         return _queue.TryDequeue(out tensor);
     }
 
+    /// <summary>
+    /// Stops taking pushes, the first step of a receiver's orderly stop: from now on each push is refused with
+    /// <see cref="TensorErrorKind.Shutdown"/> (before its payload is read), while the tensors already queued, which
+    /// their senders were told arrived, can still be taken: <see cref="TryReceive"/> returns them and then false,
+    /// <see cref="ReceiveAllAsync"/> ends after them, <see cref="ReceiveAsync"/> throws Shutdown once none is left. Then
+    /// call <see cref="ShutdownAsync"/>, which frees whatever was not taken. Pulls are still served.
+    /// </summary>
+    public void StopReceiving()
+    {
+        ThrowIfShutDown();
+        _queue.Complete();
+    }
+
     /// <summary>Waits for the next received tensor.</summary>
     public async ValueTask<ReceivedTensor> ReceiveAsync(CancellationToken cancellationToken = default)
     {

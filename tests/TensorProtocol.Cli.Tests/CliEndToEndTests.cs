@@ -304,4 +304,16 @@ public sealed class CliEndToEndTests
             AssertFileHolds(Path.Combine(outDir, name.Replace('/', '_') + ".safetensors"), name, tensor);
         }
     }
+
+    [Fact]
+    public async Task Serve_TwoInputTensorsWithTheSameName_IsRefused()
+    {
+        // Registering replaces: serve said "serving 2 tensors" while only the second could ever be pulled.
+        using var dir = new TestDirectory();
+        SafetensorsWriter.Write(dir.File("a.safetensors"), [new("w", Sample(DType.U8, [8], seed: 1))]);
+        SafetensorsWriter.Write(dir.File("b.safetensors"), [new("w", Sample(DType.U8, [8], seed: 2))]);
+        using CliProcess serve = await CliProcess.RunAsync(dir, "serve", dir.File("a.safetensors"), dir.File("b.safetensors"), "--bind", "127.0.0.1");
+        Assert.Equal(4, serve.ExitCode); // a file error
+        Assert.Contains("two tensors in the input files are named 'w'", string.Join('\n', serve.StderrLines), StringComparison.Ordinal);
+    }
 }

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Text;
 using TensorProtocol.Formats;
+using TensorProtocol.Quic;
 using static TensorProtocol.Cli.Tests.TestTensors;
 
 namespace TensorProtocol.Cli.Tests;
@@ -285,6 +287,55 @@ public sealed class HostileInputCliTests
         {
             listen.Dispose();
             throw;
+        }
+    }
+
+    // A hostile server answers a pull with a refusal whose message (up to 4096 bytes of the peer's choosing) holds
+    // terminal escapes. The one-line error is escaped (ErrorReporter.OneLine), but with -vv ErrorReporter.Report (and
+    // SendBatch.Report, and LogLineFormatter with IncludeStackTraces) also print exception.ToString() raw, so the
+    // peer's ESC/BEL sequences reach the terminal: what HostileInputCliTests checks for tensor names in -vv log lines.
+    [Fact]
+    public async Task PullVeryVerbose_HostileRefusalMessage_DoesNotReachStderrRaw()
+    {
+        using var dir = new TestDirectory();
+        await using QuicEndpoint server = QuicEndpoint.Create(new QuicEndpointOptions
+        {
+            LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ApplicationProtocols = ["tensorp/1"],
+        });
+        var ticket = new NodeTicket(new NodeId(server.PublicKey), [server.LocalEndPoint]);
+        var pullExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task hostile = Task.Run(async () =>
+        {
+            QuicConnection connection = await server.AcceptConnectionAsync();
+            QuicStream stream = await connection.AcceptInboundStreamAsync();
+            var buffer = new byte[4096];
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+            byte[] message = Encoding.UTF8.GetBytes("gone\u001b]0;owned\u0007\u001b[2J\nticket: forged");
+            var frame = new byte[4 + 9 + message.Length];
+            BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)(9 + message.Length));
+            "TPRS"u8.CopyTo(frame.AsSpan(4));
+            frame[8] = 1; // version
+            frame[9] = 1; // NotFound
+            frame[10] = 0; // no tensor
+            BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(11), (ushort)message.Length);
+            message.CopyTo(frame, 13);
+            await stream.WriteAsync(frame, completeWrites: true);
+            await pullExited.Task; // the connection stays up until the pull has read the answer
+        });
+        using CliProcess pull = await CliProcess.RunAsync(dir, "pull", "-vv", ticket.ToString(), "w", "-o", dir.File("w.safetensors"));
+        pullExited.SetResult();
+        await hostile.WaitAsync(CliProcess.DefaultTimeout);
+        Assert.NotEqual(0, pull.ExitCode);
+        string stderr = string.Join('\n', pull.StderrLines);
+        Assert.Contains("gone", stderr, StringComparison.Ordinal); // the refusal did arrive
+        string[] raw = [.. pull.StderrLines.Where(l => l.Contains('\u001b', StringComparison.Ordinal) || l.Contains('\u0007', StringComparison.Ordinal))];
+        if (raw.Length > 0)
+        {
+            Assert.Fail($"{raw.Length} stderr lines carry the peer's raw ESC/BEL bytes, e.g.: " +
+                raw[0].Replace("\u001b", "<ESC>", StringComparison.Ordinal).Replace("\u0007", "<BEL>", StringComparison.Ordinal));
         }
     }
 }

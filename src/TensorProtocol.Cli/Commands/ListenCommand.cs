@@ -65,8 +65,12 @@ internal static class ListenCommand
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                 }
-                // Tensors already received in full are written before exiting; nothing partial ever is.
-                while (node.TryReceive(out ReceivedTensor? received))
+                // Tensors already received in full (acknowledged to their senders) are written before exiting; nothing
+                // partial ever is. The node stops queueing first (later pushes are answered ShuttingDown): draining while
+                // it still queued took every push that kept arriving, so a peer that kept sending kept listen from ever
+                // stopping.
+                node.StopReceiving();
+                await foreach (ReceivedTensor received in node.ReceiveAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     receiver.Write(received);
                 }

@@ -106,7 +106,7 @@ internal sealed class SendBatch(TensorNode node, NodeTicket target, int verbosit
         string line = ErrorReporter.Format(message);
         if (verbosity >= 2)
         {
-            line += Environment.NewLine + error;
+            line += Environment.NewLine + Printable.Lines(error.ToString());
         }
         if (DeferFailures)
         {

@@ -39,6 +39,15 @@ internal static class ServeCommand
                 throw CliException.Usage("--map and --copy contradict each other: --map serves from the files, --copy (the default) loads them.");
             }
             using TensorSources sources = TensorSources.Open(parse.GetValue(files)!, [], raw: null);
+            // Registering replaces: a second tensor of the same name would silently hide the first from every pull.
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach ((string name, _) in sources.Tensors)
+            {
+                if (!names.Add(name))
+                {
+                    throw CliException.File($"two tensors in the input files are named '{name}'; a pull could reach only one of them. Serve the files separately.");
+                }
+            }
             if (!mapped)
             {
                 EnsureMemoryFor(sources.TotalBytes);

@@ -13,6 +13,7 @@ internal sealed class ReceiveQueue
     private readonly int _capacity;
     private readonly long _budget;
     private int _count;
+    private volatile bool _completed;
     private long _bytes;
     private TaskCompletionSource _spaceFreed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _firstWait = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,12 +29,18 @@ internal sealed class ReceiveQueue
     /// <summary>Completes when a push first waits for room (tests use it to know one is waiting).</summary>
     internal Task FirstWait => _firstWait.Task;
 
-    /// <summary>Reserves room for one tensor of <paramref name="bytes"/> bytes; false when the queue or budget is full.</summary>
+    /// <summary>Whether <see cref="Complete"/> was called: nothing more is reserved or queued.</summary>
+    internal bool IsCompleted => _completed;
+
+    /// <summary>
+    /// Reserves room for one tensor of <paramref name="bytes"/> bytes; false when the queue or budget is full, or the
+    /// queue is completed.
+    /// </summary>
     internal bool TryReserve(long bytes)
     {
         lock (_lock)
         {
-            if (_count + 1 > _capacity || _bytes + bytes > _budget)
+            if (_completed || _count + 1 > _capacity || _bytes + bytes > _budget)
             {
                 return false;
             }
@@ -43,7 +50,7 @@ internal sealed class ReceiveQueue
         }
     }
 
-    /// <summary>Waits (up to <paramref name="timeout"/>) for room; false if none came.</summary>
+    /// <summary>Waits (up to <paramref name="timeout"/>) for room; false if none came, or the queue was completed.</summary>
     internal async ValueTask<bool> ReserveAsync(long bytes, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (bytes > _budget)
@@ -58,6 +65,10 @@ internal sealed class ReceiveQueue
             Task freed;
             lock (_lock)
             {
+                if (_completed)
+                {
+                    return false;
+                }
                 if (_count + 1 <= _capacity && _bytes + bytes <= _budget)
                 {
                     _count++;
@@ -113,15 +124,32 @@ internal sealed class ReceiveQueue
 
     internal async IAsyncEnumerable<ReceivedTensor> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        while (await _channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        // The token is checked before every tensor, not only when the queue runs empty: a peer that keeps pushing must
+        // not keep a cancelled consumer going. Checked before the dequeue, so a cancellation never drops a tensor.
+        while (true)
         {
-            while (TryDequeue(out ReceivedTensor? tensor))
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryDequeue(out ReceivedTensor? tensor))
             {
                 yield return tensor!;
+            }
+            else if (!await _channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield break;
             }
         }
     }
 
-    /// <summary>No more tensors will come; readers drain what is queued, then end.</summary>
-    internal void Complete() => _channel.Writer.TryComplete();
+    /// <summary>No more tensors will come: pushes waiting for room stop waiting; readers drain what is queued, then end.</summary>
+    internal void Complete()
+    {
+        TaskCompletionSource waiting;
+        lock (_lock)
+        {
+            _completed = true;
+            waiting = _spaceFreed;
+        }
+        _channel.Writer.TryComplete();
+        waiting.TrySetResult();
+    }
 }
