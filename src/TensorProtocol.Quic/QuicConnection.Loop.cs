@@ -20,6 +20,10 @@ public sealed unsafe partial class QuicConnection
 
     private const int MaxVectors = 16;
 
+    // What one GSO send may carry: a UDP payload of at most 65535 less the IPv4 and UDP headers (65507; IPv6 allows
+    // 65527). A batch of 64 KiB (16 packets of 4096 bytes, 8 of 8192, ...) is refused whole with EMSGSIZE.
+    private const int MaxBatchBytes = 65507;
+
     private State _state;
     private readonly Dictionary<long, QuicStream> _streams = [];
     private readonly Queue<QuicStream> _sendQueue = new();
@@ -517,7 +521,7 @@ public sealed unsafe partial class QuicConnection
         ngtcp2.ngtcp2_path_storage* ps = _endpoint.PathStorage;
         ngtcp2.ngtcp2_vec* vecs = stackalloc ngtcp2.ngtcp2_vec[MaxVectors];
         int maxSize = (int)ngtcp2.ngtcp2_conn_get_path_max_tx_udp_payload_size(Conn);
-        int batchCapacity = Math.Clamp(QuicEndpoint.SendBufferSize / maxSize, 1, 64);
+        int batchCapacity = Math.Clamp(MaxBatchBytes / maxSize, 1, 64);
         // Pacing: write what the send quantum allows now; ngtcp2's expiry wakes us for the rest.
         nuint quantum = ngtcp2.ngtcp2_conn_get_send_quantum(Conn);
         int budget = (int)Math.Clamp((long)quantum / maxSize, 1, 1024);
@@ -625,7 +629,7 @@ public sealed unsafe partial class QuicConnection
             }
             batchLength += (int)n;
             packets++;
-            if (n < segmentSize || packets >= batchCapacity || batchLength + maxSize > QuicEndpoint.SendBufferSize)
+            if (n < segmentSize || packets >= batchCapacity || batchLength + maxSize > MaxBatchBytes)
             {
                 Flush(buffer, batchLength, segmentSize, ps);
                 batchLength = 0;

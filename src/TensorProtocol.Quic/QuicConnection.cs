@@ -145,7 +145,7 @@ public sealed partial class QuicConnection : IAsyncDisposable
     /// </summary>
     public ValueTask CloseAsync(long errorCode, string? reason = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(errorCode);
+        ThrowIfNotAnErrorCode(errorCode);
         var source = new CompletionSource<bool>();
         Post(() =>
         {
@@ -191,6 +191,19 @@ public sealed partial class QuicConnection : IAsyncDisposable
     public QuicBatch Batch() => new(_endpoint);
 
     internal void Post(Action work) => _endpoint.Post(work);
+
+    /// <summary>The largest application error code: QUIC carries codes as varints (RFC 9000 §16), 62 bits.</summary>
+    internal const long MaxErrorCode = (1L << 62) - 1;
+
+    /// <summary>
+    /// Refuses a code QUIC cannot carry before it reaches ngtcp2, whose varint encoder asserts on it (an abort of the
+    /// whole process where the library is built with assertions, as Debian's is).
+    /// </summary>
+    internal static void ThrowIfNotAnErrorCode(long errorCode, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(errorCode))] string? name = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(errorCode, name);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(errorCode, MaxErrorCode, name);
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 }

@@ -143,6 +143,12 @@ public sealed partial class QuicEndpoint : IAsyncDisposable
         }
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
+        if (remoteEndPoint.Address.IsIPv4MappedToIPv6)
+        {
+            // One spelling of the peer's address: what the socket layer reports back (ICMP errors, datagrams) is read as
+            // IPv4, and RemoteEndPoint must compare equal to it (a refused dial fails fast, loopback is recognised).
+            remoteEndPoint = new IPEndPoint(remoteEndPoint.Address.MapToIPv4(), remoteEndPoint.Port);
+        }
         var source = new CompletionSource<QuicConnection>();
         QuicConnection? created = null;
         Post(() =>

@@ -64,6 +64,12 @@ public sealed unsafe partial class QuicStream
 
     private void EnqueueWrite(PendingWrite write)
     {
+        if (write.Source.IsCompleted)
+        {
+            write.Release(); // cancelled before the loop saw it (CancelWrite, which also reset the stream)
+            return;
+        }
+        write.Queued = true;
         if (_writeError is not null || _writeClosed || _finRequested)
         {
             write.Complete((Exception?)_writeError ?? new InvalidOperationException("Writing on this stream was already completed or aborted."));
@@ -194,6 +200,13 @@ public sealed unsafe partial class QuicStream
         if (write.Source.IsCompleted)
         {
             return;
+        }
+        if (!write.Queued)
+        {
+            // Still held (a QuicBatch, or its post racing the cancellation): its caller learns of the cancellation, and
+            // EnqueueWrite unpins it when it comes. The stream is still reset below: writes queued after this one must
+            // not reach the peer with its bytes missing.
+            write.Complete(new OperationCanceledException(token));
         }
         // Bytes may already be on the wire; the only honest way to take them back is to reset the stream.
         AbortWrite(QuicConnection.CancelledErrorCode, new OperationCanceledException(token));

@@ -298,7 +298,7 @@ public sealed partial class QuicStream : IAsyncDisposable
     /// </summary>
     public void Abort(QuicAbortDirection direction, long errorCode)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(errorCode);
+        QuicConnection.ThrowIfNotAnErrorCode(errorCode);
         _connection.Post(() => AbortOnLoop(direction, errorCode));
     }
 

@@ -7,6 +7,8 @@ public sealed class ConnectionTests : QuicTestBase
     [InlineData(QuicCongestionControl.Cubic, 1452)]
     [InlineData(QuicCongestionControl.Reno, 1452)]
     [InlineData(QuicCongestionControl.Bbr, 65000)]
+    [InlineData(QuicCongestionControl.Bbr, 4096)] // sizes that divide 64 KiB: a 64 KiB GSO batch is more than a UDP send carries
+    [InlineData(QuicCongestionControl.Bbr, 16384)]
     public async Task Transfer_WorksWithEveryCongestionControllerAndDatagramSize(QuicCongestionControl cc, int datagram)
     {
         var options = QuicConnectionOptions.Default with { CongestionControl = cc, MaxDatagramSize = datagram };
@@ -28,6 +30,7 @@ public sealed class ConnectionTests : QuicTestBase
         Assert.True(stats.BytesSent >= payload.Length);
         Assert.True(stats.CongestionWindow > 0);
         Assert.True(stats.MaxDatagramSize <= datagram);
+        Assert.True(client.DatagramsRefused == 0, $"the kernel refused {client.DatagramsRefused} datagrams (whole GSO batches)");
     }
 
     [Fact]

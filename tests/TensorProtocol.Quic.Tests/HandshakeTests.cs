@@ -126,6 +126,33 @@ public sealed class AuthenticationTests : QuicTestBase
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
+    /// <summary>
+    /// From a dual-stack socket, by every spelling of the address. The ICMP error for a v4-mapped address comes back as
+    /// plain IPv4; it matched no connection, so the dial waited out its handshake timeout.
+    /// </summary>
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::ffff:127.0.0.1")]
+    [InlineData("::1")]
+    public async Task Connect_ClosedPort_FromADualStackSocket_FailsFastWithConnectionRefused(string address)
+    {
+        System.Net.IPAddress target = System.Net.IPAddress.Parse(address);
+        int port;
+        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
+        {
+            probe.DualMode = true;
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, 0)); // a port free on both families
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        await using QuicEndpoint client = CreateEndpoint(QuicConnectionOptions.Default with { HandshakeTimeout = TimeSpan.FromSeconds(60) }, address: System.Net.IPAddress.IPv6Any);
+        using QuicIdentity nobody = QuicIdentity.Generate();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        QuicException error = await Assert.ThrowsAsync<QuicException>(async () =>
+            await client.ConnectAsync(new System.Net.IPEndPoint(target, port), nobody.PublicKey, Timeout()));
+        Assert.Equal(QuicErrorKind.ConnectionRefused, error.Kind);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public async Task Connect_HandshakeTimeout_FailsWithTimeout()
     {

@@ -11,6 +11,35 @@ public sealed class StreamLifetimeTests(ITestOutputHelper output) : QuicTestBase
 
     private static readonly QuicConnectionOptions ShortIdle = QuicConnectionOptions.Default with { IdleTimeout = TimeSpan.FromSeconds(2) };
 
+    /// <summary>
+    /// QUIC carries error codes as 62-bit varints. A larger code is refused at the call: ngtcp2's encoder asserts on it,
+    /// and Debian's build keeps its assertions, so it used to abort the whole process.
+    /// </summary>
+    [Fact]
+    public async Task ErrorCodesBeyond62Bits_AreRefusedAtTheCall_AndTheLargestGoesThrough()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, s) = await ConnectPairAsync(client, server);
+        await using QuicConnection _ = c;
+        await using QuicConnection __ = s;
+        QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        await stream.WriteAsync("x"u8.ToArray(), completeWrites: false, Timeout());
+        Assert.Throws<ArgumentOutOfRangeException>(() => stream.Abort(QuicAbortDirection.Write, 1L << 62));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await c.CloseAsync(long.MaxValue));
+
+        stream.Abort(QuicAbortDirection.Write, (1L << 62) - 1);
+        QuicStream incoming = await s.AcceptInboundStreamAsync(Timeout());
+        QuicException e = await Assert.ThrowsAsync<QuicException>(async () =>
+        {
+            var buffer = new byte[8];
+            while (await incoming.ReadAsync(buffer, Timeout()) > 0)
+            {
+            }
+        });
+        Assert.Equal((1L << 62) - 1, e.ApplicationErrorCode);
+    }
+
     [Fact]
     public async Task AbortWrite_FailsPeersPendingRead_WithStreamAbortedAndCode()
     {

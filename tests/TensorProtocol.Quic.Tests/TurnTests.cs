@@ -219,4 +219,34 @@ public sealed class TurnTests : QuicTestBase
             return read;
         }
     }
+
+    /// <summary>
+    /// A write held in a batch and cancelled from another thread before the batch ends fails with the cancellation (as
+    /// a held read or open does), not with an abort its caller never asked for; the stream is reset, so a write after
+    /// it cannot reach the peer with its bytes missing.
+    /// </summary>
+    [Fact]
+    public async Task WriteHeldInABatch_CancelledFromAnotherThread_FailsWithCancellation_AndTheNextWriteFails()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        await using QuicEndpoint client = CreateEndpoint();
+        var (c, _) = await ConnectPairAsync(client, server);
+        await using QuicStream stream = await c.OpenOutboundStreamAsync(QuicStreamType.Bidirectional, Timeout());
+        using var cancel = new CancellationTokenSource();
+        var (first, second) = WriteTwiceInABatch_CancellingTheFirstFromAnotherThread(c, stream, cancel);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await first.AsTask().WaitAsync(Timeout()));
+        await Assert.ThrowsAsync<QuicException>(async () => await second.AsTask().WaitAsync(Timeout()));
+    }
+
+    /// <summary>Synchronous on purpose: a batch belongs to the thread that holds it, so nothing may be awaited inside.</summary>
+    private static (ValueTask First, ValueTask Second) WriteTwiceInABatch_CancellingTheFirstFromAnotherThread(QuicConnection c, QuicStream stream, CancellationTokenSource cancel)
+    {
+        using (c.Batch())
+        {
+            ValueTask first = stream.WriteAsync(new byte[16], cancel.Token);
+            ValueTask second = stream.WriteAsync(new byte[16], completeWrites: true, CancellationToken.None);
+            Task.Run(cancel.Cancel).Wait(); // another thread, while this one still holds the batch
+            return (first, second);
+        }
+    }
 }

@@ -26,6 +26,9 @@ internal sealed unsafe class PendingWrite
     internal int Length { get; }
     internal bool Fin { get; }
 
+    /// <summary>Whether the loop has queued it on its stream (false while a QuicBatch still holds it).</summary>
+    internal bool Queued { get; set; }
+
     /// <summary>Stream offset of the first byte; set when the loop queues it.</summary>
     internal long Start { get; set; }
 
