@@ -144,27 +144,43 @@ class TensorNode:
                  pool_idle_timeout: float | None = None,
                  receive_buffer_retention: int | None = None, receive_buffer_lifetime: float | None = None,
                  allowed_senders: Iterable[str] | None = None, allowed_pullers: Iterable[str] | None = None):
-        if identity_path is None and storage_path is not None:
-            directory = Path(storage_path)
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            identity_path = directory / "node.key"
         if queue_full not in ("refuse", "wait"):
             raise ValueError("queue_full must be 'refuse' or 'wait'")
         keep = []  # encoded strings and arrays referenced by the options struct during tp_node_create
 
-        def text(value):
+        def text(value, what):
             if value is None:
                 return None
             encoded = os.fsencode(value) if isinstance(value, os.PathLike) else str(value).encode()
+            if b"\0" in encoded:
+                raise ValueError(f"{what} contains a NUL character: {value!r}")
+            try:
+                encoded.decode("utf-8")  # the library reads UTF-8: other bytes would name another file
+            except UnicodeDecodeError:
+                raise ValueError(f"{what} is not valid UTF-8: {value!r}") from None
             keep.append(encoded)
             return encoded
 
+        def integer(value, what, low, high):
+            number = int(value or 0)
+            if not low <= number <= high:
+                raise ValueError(f"{what} must be from {low} to {high}, not {number}")
+            return number
+
+        if identity_path is None and storage_path is not None:
+            text(storage_path, "storage_path")  # checked before the directory is created
+            directory = Path(storage_path)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            identity_path = directory / "node.key"
         options = _ffi.tp_node_options(
-            struct_size=ctypes.sizeof(_ffi.tp_node_options), port=int(port),
-            identity_path=text(identity_path), bind_address=text(bind_address), alpn=text(alpn),
-            max_tensor_bytes=int(max_tensor_bytes or 0), receive_memory_budget=int(receive_memory_budget or 0),
-            receive_queue_capacity=int(receive_queue_capacity or 0), queue_full_wait=int(queue_full == "wait"),
-            max_pooled_connections=int(max_pooled_connections or 0),
+            struct_size=ctypes.sizeof(_ffi.tp_node_options), port=integer(port, "port", 0, 65535),
+            identity_path=text(identity_path, "identity_path"), bind_address=text(bind_address, "bind_address"),
+            alpn=text(alpn, "alpn"),
+            max_tensor_bytes=integer(max_tensor_bytes, "max_tensor_bytes", 0, 2**63 - 1),
+            receive_memory_budget=integer(receive_memory_budget, "receive_memory_budget", 0, 2**63 - 1),
+            receive_queue_capacity=integer(receive_queue_capacity, "receive_queue_capacity", 0, 2**31 - 1),
+            queue_full_wait=int(queue_full == "wait"),
+            max_pooled_connections=integer(max_pooled_connections, "max_pooled_connections", 0, 2**31 - 1),
             connect_timeout_ms=_seconds_to_ms(connect_timeout, "connect_timeout"),
             request_timeout_ms=_seconds_to_ms(request_timeout, "request_timeout"),
             min_transfer_rate_kib=_rate_kib(min_transfer_rate),
@@ -316,9 +332,16 @@ class TensorNode:
         """The next received tensor, or None if none is waiting (never waits)."""
         return self._try_receive()
 
-    def _try_receive(self) -> ReceivedTensor | None:
-        if self._stash:
+    def _take_stashed(self) -> ReceivedTensor | None:
+        """A tensor kept for the next receive, if any; one step, as another thread may take the last one meanwhile."""
+        try:
             return self._stash.popleft()
+        except IndexError:
+            return None
+
+    def _try_receive(self) -> ReceivedTensor | None:
+        if (stashed := self._take_stashed()) is not None:
+            return stashed
         handle = ctypes.c_void_p()
         if check(_ffi.lib.tp_node_try_receive(self._live_handle(), ctypes.byref(handle))) == _ffi.TP_EMPTY:
             return None
@@ -328,8 +351,8 @@ class TensorNode:
         """Waits for the next received tensor (None after ``timeout`` seconds). The result also unpacks as
         ``name, tensor`` like the PyO3 API's. Cancelling the wait loses nothing: a tensor that arrives as the wait
         is cancelled is kept for the next receive."""
-        if self._stash:
-            return self._stash.popleft()
+        if (stashed := self._take_stashed()) is not None:
+            return stashed
         starter = self._receive_starter()
         if timeout is None:
             return await self._await(starter, keep_late=True)
@@ -385,9 +408,9 @@ class TensorNode:
                 pass
 
     def _offer_stash(self, future: asyncio.Future, cancel: Cancel) -> None:
-        if future.done() or not self._stash:
+        if future.done() or (stashed := self._take_stashed()) is None:
             return
-        future.set_result(self._stash.popleft())
+        future.set_result(stashed)
         cancel.trigger()  # its own receive is not needed any more; a tensor it still catches comes back here
 
     def _settle(self, future: asyncio.Future, outcome, keep_late: bool) -> None:
@@ -606,8 +629,8 @@ class BlockingTensorNode:
         return self.node._try_receive()
 
     def wait_for_tensor(self, timeout: float | None = None) -> ReceivedTensor | None:
-        if self.node._stash:
-            return self.node._stash.popleft()
+        if (stashed := self.node._take_stashed()) is not None:
+            return stashed
         return self.node._block(self.node._receive_starter(), timeout, keep_late=True)
 
 

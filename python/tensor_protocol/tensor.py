@@ -25,8 +25,8 @@ class TensorMetadata:
     def __init__(self, shape: Sequence[int], dtype: Any, requires_grad: bool = False,
                  metadata: Mapping[str, str] | None = None):
         dims = [int(d) for d in shape]
-        if any(d < 0 for d in dims):
-            raise InvalidArgumentError(f"every dimension must be >= 0, got shape {dims}")
+        if any(d < 0 or d >= 2**63 for d in dims):
+            raise InvalidArgumentError(f"every dimension must be from 0 to 2**63-1, got shape {dims}")
         if isinstance(dtype, _dtypes.DType):
             self._dtype = dtype
         else:

@@ -31,6 +31,10 @@ internal static unsafe class NodeOptionsReader
         {
             throw new ArgumentException("options->reserved must be 0.", "options");
         }
+        if (o.max_tensor_bytes > long.MaxValue || o.receive_memory_budget > long.MaxValue)
+        {
+            throw new ArgumentException("options->max_tensor_bytes and options->receive_memory_budget must be at most 2^63 - 1.", "options");
+        }
         if (o.receive_buffer_retention < -1)
         {
             throw new ArgumentException($"options->receive_buffer_retention {o.receive_buffer_retention} is invalid (-1: keep none, 0: default).", "options");
@@ -45,8 +49,8 @@ internal static unsafe class NodeOptionsReader
             LocalEndPoint = new IPEndPoint(address, o.port),
             IdentityPath = NativeText.ReadOptional(o.identity_path),
             ApplicationProtocol = NativeText.ReadOptional(o.alpn) ?? defaults.ApplicationProtocol,
-            MaxTensorBytes = o.max_tensor_bytes == 0 ? defaults.MaxTensorBytes : checked((long)o.max_tensor_bytes),
-            ReceiveMemoryBudget = o.receive_memory_budget == 0 ? defaults.ReceiveMemoryBudget : checked((long)o.receive_memory_budget),
+            MaxTensorBytes = o.max_tensor_bytes == 0 ? defaults.MaxTensorBytes : (long)o.max_tensor_bytes,
+            ReceiveMemoryBudget = o.receive_memory_budget == 0 ? defaults.ReceiveMemoryBudget : (long)o.receive_memory_budget,
             ReceiveQueueCapacity = o.receive_queue_capacity == 0 ? defaults.ReceiveQueueCapacity : o.receive_queue_capacity,
             QueueFullBehavior = o.queue_full_wait != 0 ? QueueFullBehavior.Wait : QueueFullBehavior.Refuse,
             MaxPooledConnections = o.max_pooled_connections == 0 ? defaults.MaxPooledConnections : o.max_pooled_connections,

@@ -63,6 +63,14 @@ static tp_node *start_node(void) {
 int main(void) {
     CHECK(tp_abi_version() == TP_ABI_VERSION, "abi version %d", tp_abi_version());
     sem_init(&released, 0, 0);
+    {
+        /* Sizes above 2^63 - 1 are an invalid argument (they were an internal error: an overflow in the library). */
+        tp_node_options options = {0};
+        options.struct_size = sizeof options;
+        options.max_tensor_bytes = UINT64_MAX;
+        tp_node *none = NULL;
+        CHECK(tp_node_create(&options, &none) == TP_ERR_INVALID_ARGUMENT && none == NULL, "max_tensor_bytes beyond int64");
+    }
     tp_node *a = start_node(), *b = start_node();
 
     char ticket[1024];
