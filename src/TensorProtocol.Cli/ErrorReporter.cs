@@ -61,6 +61,7 @@ internal static class ErrorReporter
         TensorErrorKind.TooLarge => (ExitCodes.Refused, $"{operation}: refused by peer (too large): {e.Message}"),
         TensorErrorKind.QueueFull => (ExitCodes.Refused, $"{operation}: refused by peer (queue full): {e.Message} Retry later."),
         TensorErrorKind.Io => (ExitCodes.FileError, $"{operation}: {e.Message}"),
+        TensorErrorKind.Serialization => (ExitCodes.FileError, $"{operation}: {e.Message}"), // a name or shape the protocol cannot carry
         _ => (ExitCodes.Other, $"{operation}: {e.Kind}: {e.Message}"),
     };
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 using TensorProtocol.Formats;
+using TensorProtocol.Quic;
 using static TensorProtocol.Cli.Tests.TestTensors;
 
 namespace TensorProtocol.Cli.Tests;
@@ -315,5 +316,35 @@ public sealed class CliEndToEndTests
         using CliProcess serve = await CliProcess.RunAsync(dir, "serve", dir.File("a.safetensors"), dir.File("b.safetensors"), "--bind", "127.0.0.1");
         Assert.Equal(4, serve.ExitCode); // a file error
         Assert.Contains("two tensors in the input files are named 'w'", string.Join('\n', serve.StderrLines), StringComparison.Ordinal);
+    }
+
+    // serve took pushes nobody would ever receive: each stayed in its memory (up to the 16 GiB receive budget) until it
+    // stopped, and send to a serve ticket exited 0 as if delivered. --allow (which restricts pullers) did not stop it.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serve_APushToItsTicket_IsRefused(bool withAllow)
+    {
+        using var dir = new TestDirectory();
+        SafetensorsWriter.Write(dir.File("m.safetensors"), [new("w", Sample(DType.F32, [4], seed: 1))]);
+        string[] allow = withAllow ? ["--allow", NodeIdNobodyHas()] : [];
+        using CliProcess serve = CliProcess.Start(dir, ["serve", dir.File("m.safetensors"), "--bind", "127.0.0.1", .. allow]);
+        try
+        {
+            string ticket = await serve.WaitForTicketAsync();
+            using CliProcess send = await CliProcess.RunAsync(dir, "send", ticket, dir.File("m.safetensors"));
+            Assert.True(send.ExitCode == 6, $"send to a serve ticket exited {send.ExitCode}: {send.AllOutput}"); // refused by the peer
+        }
+        finally
+        {
+            serve.Signal(CliProcess.SIGINT);
+            await serve.WaitForExitAsync();
+        }
+    }
+
+    private static string NodeIdNobodyHas()
+    {
+        using QuicIdentity identity = QuicIdentity.Generate();
+        return new NodeId(identity.PublicKey).ToString();
     }
 }

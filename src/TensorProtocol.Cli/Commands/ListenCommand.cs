@@ -39,6 +39,7 @@ internal static class ListenCommand
         command.SetAction((parse, cancellationToken) => common.RunAsync(parse, "listen", async loggers =>
         {
             string directory = Directory.CreateDirectory(parse.GetValue(outDir)?.FullName ?? Environment.CurrentDirectory).FullName;
+            OutputDirectory.EnsureWritable(directory);
             bool npy = parse.GetValue(format) == "npy";
             var options = new TensorNodeOptions
             {

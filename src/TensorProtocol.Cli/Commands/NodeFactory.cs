@@ -8,7 +8,7 @@ namespace TensorProtocol.Cli.Commands;
 internal static class NodeFactory
 {
     /// <summary>Parses the ticket first (exit 3 before anything else happens).</summary>
-    public static NodeTicket ParseTicket(string text) => NodeTicket.Parse(text.Trim());
+    public static NodeTicket ParseTicket(string text) => NodeTicket.Parse(string.Concat(text.Where(c => !char.IsWhiteSpace(c))));
 
     public static TensorNode StartClient(NodeTicket ticket, FileInfo? key, double timeoutSeconds, ILoggerFactory loggers)
     {

@@ -7,6 +7,9 @@ namespace TensorProtocol.Cli.Commands;
 /// <summary><c>tensorp pull</c>: fetches named tensors from a serving node into one file.</summary>
 internal static class PullCommand
 {
+    /// <summary>The protocol's limit on a tensor name (WireFormat.MaxNameBytes, docs/protocol.md).</summary>
+    private const int MaxNameBytes = 1024;
+
     public static Command Create(CommonOptions common)
     {
         var ticket = new Argument<string>("TICKET") { Description = "The server's ticket, as printed by 'tensorp serve'." };
@@ -28,6 +31,13 @@ internal static class PullCommand
             NodeTicket source = NodeFactory.ParseTicket(parse.GetValue(ticket)!);
             string[] wanted = parse.GetValue(names)!;
             FileInfo file = parse.GetValue(output)!;
+            foreach (string name in wanted)
+            {
+                if (name.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(name) > MaxNameBytes)
+                {
+                    throw CliException.Usage($"a tensor name must be 1 to {MaxNameBytes} bytes of UTF-8 (the protocol's limit).");
+                }
+            }
             if (wanted.Distinct(StringComparer.Ordinal).Count() != wanted.Length)
             {
                 throw CliException.Usage("a tensor name is given twice.");
@@ -37,10 +47,15 @@ internal static class PullCommand
             {
                 throw CliException.Usage($"a .npy file holds one tensor, but {wanted.Length} names were given; write a .safetensors file instead.");
             }
+            if (Directory.Exists(file.FullName) || file.Name.Length == 0)
+            {
+                throw CliException.File($"'{file.FullName}' is a directory; -o names the file to write (e.g. {Path.Combine(file.FullName, "out.safetensors")}).");
+            }
             if (file.Directory is { Exists: false } directory)
             {
                 throw CliException.File($"the output directory '{directory.FullName}' does not exist.");
             }
+            OutputDirectory.EnsureWritable(file.DirectoryName!);
             var pulled = new List<KeyValuePair<string, TensorData>>(wanted.Length);
             TensorNode node = NodeFactory.StartClient(source, parse.GetValue(key), parse.GetValue(timeout), loggers);
             await using (node.ConfigureAwait(false))

@@ -40,6 +40,10 @@ internal static class SendCommand
             List<(string Name, TensorData Tensor)> tensors = sources.Tensors;
             if (parse.GetValue(name) is { } rename)
             {
+                if (rename.Length == 0)
+                {
+                    throw CliException.Usage("--name must not be empty.");
+                }
                 if (tensors.Count != 1)
                 {
                     throw CliException.Usage($"--name needs exactly one tensor to send, but the inputs hold {tensors.Count}; use --select to pick one.");
@@ -91,7 +95,16 @@ internal static class SendCommand
         {
             throw CliException.Usage($"--dtype '{dtype}' is not a known element type; try F32, F16, BF16, I64, U8, BOOL, ...");
         }
-        return new TensorSources.RawLayout(parsed, TensorSources.ParseShape(shape));
+        long[] dimensions = TensorSources.ParseShape(shape);
+        try
+        {
+            _ = new TensorMetadata(parsed, dimensions);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw CliException.Usage($"--shape '{shape}' with --dtype {parsed} describes more than {long.MaxValue} bytes.");
+        }
+        return new TensorSources.RawLayout(parsed, dimensions);
     }
 
     private static async Task SendAllAsync(SendBatch batch, TransferView view, List<(string Name, TensorData Tensor)> tensors)

@@ -58,6 +58,9 @@ internal static class ServeCommand
                 IdentityPath = Identity.Resolve(parse.GetValue(key)),
                 LocalEndPoint = new IPEndPoint(parse.GetValue(bind) is { } address ? IPAddress.Parse(address) : IPAddress.IPv6Any, parse.GetValue(port)),
                 AllowedPullers = CommonOptions.ParseAllowList(parse.GetValue(allow)),
+                // Nothing here ever takes a pushed tensor: refuse every push (an empty set allows nobody), or each one
+                // would be acknowledged and then held in memory until serve stops.
+                AllowedSenders = new HashSet<NodeId>(),
                 LoggerFactory = loggers,
             };
             TensorNode node = new(options);
