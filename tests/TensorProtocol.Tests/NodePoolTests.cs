@@ -1,9 +1,15 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using TensorProtocol.Quic;
 using TensorProtocol.Wire;
 
 namespace TensorProtocol.Tests;
 
-/// <summary>Pooled connections: what a push does when the one it reuses dies, and what the pool counts per peer.</summary>
+/// <summary>
+/// Pooled connections: dialing a ticket's addresses, what a push does when the connection it reuses dies, and what the
+/// pool counts per peer.
+/// </summary>
 public sealed class NodePoolTests : NodeTestBase
 {
     /// <summary>
@@ -63,5 +69,48 @@ public sealed class NodePoolTests : NodeTestBase
         await client.SendAsync(server.Ticket, "x", Floats(10, 2), Timeout());
         PeerStatistics afterPush = Assert.Single(await client.GetPeerStatisticsAsync());
         Assert.Equal((1, 40, 1, 4000), (afterPush.TensorsSent, afterPush.BytesSent, afterPush.TensorsPulled, afterPush.BytesPulled));
+    }
+
+    /// <summary>
+    /// A ticket lists a wildcard-bound node's interfaces; the first may be one the dialer cannot reach, where packets
+    /// vanish without an ICMP answer (another network, a container bridge). It used to take all of ConnectTimeout, and
+    /// the working address was never tried; now the next address starts beside it after a short stagger.
+    /// </summary>
+    [Fact]
+    public async Task Dial_FirstTicketAddressSilent_TheNextOneIsTriedBesideIt()
+    {
+        using var silent = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)); // never answers
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync(o => o with { ConnectTimeout = TimeSpan.FromSeconds(30) });
+        var ticket = new NodeTicket(receiver.NodeId, [(IPEndPoint)silent.Client.LocalEndPoint!, receiver.LocalEndPoint]);
+        var clock = Stopwatch.StartNew();
+        await sender.SendAsync(ticket, "a", Floats(4, 1), Timeout());
+        // Within a few staggers, not after the silent address's attempt (or a share of the 30 s) ran out.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.Equal(1, receiver.QueuedCount);
+        Assert.Equal(1, sender.PoolSize);
+    }
+
+    [Fact]
+    public async Task Dial_EveryAddressSilent_FailsWithTimeoutAtConnectTimeout()
+    {
+        using var first = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var second = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync(o => o with { ConnectTimeout = TimeSpan.FromSeconds(1) });
+        var ticket = new NodeTicket(receiver.NodeId, [(IPEndPoint)first.Client.LocalEndPoint!, (IPEndPoint)second.Client.LocalEndPoint!]);
+        var e = await Assert.ThrowsAsync<TensorProtocolException>(() => sender.SendAsync(ticket, "a", Floats(4, 1), Timeout()));
+        Assert.Equal(TensorErrorKind.Timeout, e.Kind);
+        Assert.Equal(0, receiver.QueuedCount);
+    }
+
+    /// <summary>Beyond ~49.7 days a timer cannot take it; every push and pull failed with ArgumentOutOfRangeException.</summary>
+    [Fact]
+    public async Task Dial_WithAConnectTimeoutBeyondATimersRange_Works()
+    {
+        await using TensorNode receiver = await StartNodeAsync();
+        await using TensorNode sender = await StartNodeAsync(o => o with { ConnectTimeout = TimeSpan.FromDays(60) });
+        await sender.SendAsync(receiver.Ticket, "a", Floats(4, 1), Timeout());
+        Assert.Equal(1, receiver.QueuedCount);
     }
 }

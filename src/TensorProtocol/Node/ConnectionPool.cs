@@ -203,6 +203,9 @@ internal sealed class ConnectionPool : IAsyncDisposable
         return result;
     }
 
+    /// <summary>How long a dial waits for an address to answer before it tries the next one beside it (RFC 8305's 250 ms).</summary>
+    internal static readonly TimeSpan AttemptStagger = TimeSpan.FromMilliseconds(250);
+
     private async Task<QuicConnection> DialAsync(NodeTicket ticket)
     {
         Interlocked.Increment(ref _dials);
@@ -212,30 +215,77 @@ internal sealed class ConnectionPool : IAsyncDisposable
             // A ticket built in code around default(NodeId) (parsing refuses such keys): any peer could prove it.
             throw new TensorProtocolException(TensorErrorKind.Connection, $"{ticket.NodeId} is not a usable node id: a point of small order, which anyone could sign for.");
         }
+        // The addresses are tried as in "Happy Eyeballs" (RFC 8305): the next one starts when the one before failed or
+        // has not answered within AttemptStagger, and the first handshake to complete wins. One after the other, an
+        // address that swallows packets (another network's interface in a wildcard-bound node's ticket, a firewalled
+        // port) would use up ConnectTimeout and leave the working ones untried.
+        IPEndPoint[] candidates = [.. ticket.GetAddresses().Where(CanReach)];
         QuicException? last = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        deadline.CancelAfter(_options.ConnectTimeout);
-        foreach (var address in ticket.GetAddresses())
+        if (_options.ConnectTimeout.TotalMilliseconds < uint.MaxValue - 1)
         {
-            if (!CanReach(address))
+            deadline.CancelAfter(_options.ConnectTimeout); // beyond ~49.7 days a timer cannot take it: no deadline
+        }
+        var attempts = new List<Task<QuicConnection>>();
+        int next = 0;
+        try
+        {
+            while (next < candidates.Length || attempts.Count > 0)
             {
-                continue; // e.g. an IPv6 address in the ticket while this node is bound to an IPv4 address
+                if (next < candidates.Length && !deadline.IsCancellationRequested)
+                {
+                    attempts.Add(_endpoint.ConnectAsync(candidates[next++], key, deadline.Token).AsTask());
+                }
+                Task stagger = next < candidates.Length ? Task.Delay(AttemptStagger, deadline.Token) : Task.Delay(Timeout.Infinite, deadline.Token);
+                Task finished = await Task.WhenAny([.. attempts, stagger]).ConfigureAwait(false);
+                if (deadline.IsCancellationRequested)
+                {
+                    break;
+                }
+                if (finished is not Task<QuicConnection> attempt)
+                {
+                    continue; // no answer yet: start the next address beside it
+                }
+                attempts.Remove(attempt);
+                if (attempt.IsCompletedSuccessfully)
+                {
+                    _metrics.ConnectionOpened();
+                    return attempt.Result;
+                }
+                if (attempt.Exception?.InnerException is QuicException e)
+                {
+                    last = e; // refused, or another node (or protocol) at that address: the next one starts at once
+                }
+                else if (attempt.IsFaulted)
+                {
+                    await attempt.ConfigureAwait(false); // not about the address (the endpoint was disposed, ...): rethrown
+                }
             }
-            try
+        }
+        finally
+        {
+            // The attempts still running lost (or the deadline passed): cancel them, and close any that completes anyway.
+            deadline.Cancel();
+            foreach (Task<QuicConnection> loser in attempts)
             {
-                QuicConnection connection = await _endpoint.ConnectAsync(address, key, deadline.Token).ConfigureAwait(false);
-                _metrics.ConnectionOpened();
-                return connection;
+                _ = loser.ContinueWith(static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        _ = t.Result.DisposeAsync().AsTask();
+                    }
+                    _ = t.Exception; // observed: a cancelled or failed attempt is expected here
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
-            catch (QuicException e)
-            {
-                // Refused, timed out, or another node (or protocol) at that address: try the next one.
-                last = e;
-            }
-            catch (OperationCanceledException e) when (!_stop.IsCancellationRequested)
-            {
-                throw new TensorProtocolException(TensorErrorKind.Timeout, $"Could not reach {ticket.NodeId} within {_options.ConnectTimeout.TotalSeconds:0.#} s.", e);
-            }
+        }
+        if (_stop.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(_stop.Token);
+        }
+        if (next > 0 && (last is null || attempts.Count > 0))
+        {
+            // The deadline passed with an attempt still waiting for an answer.
+            throw new TensorProtocolException(TensorErrorKind.Timeout, $"Could not reach {ticket.NodeId} within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
         }
         string why = last?.Message ?? $"none of its {ticket.AddressCount} addresses is reachable from {_endpoint.LocalEndPoint}";
         TensorErrorKind kind = last?.Kind switch
