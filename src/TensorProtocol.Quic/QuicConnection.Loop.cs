@@ -42,6 +42,7 @@ public sealed unsafe partial class QuicConnection
     internal bool Touched;              // in the endpoint's list of connections that received packets
     internal int PendingAcceptFlag;     // 1 while this server connection counts against the accept queue
     internal bool QueuedForAccept;      // handed to the accept channel: its place is released when the application takes it
+    internal bool RetryRequested;       // ngtcp2 said NGTCP2_ERR_RETRY: the endpoint answers with a Retry, the state goes
     internal UInt128? HandshakeSource;  // counted against its source's validated handshakes until the handshake ends
     // The endpoint's bookkeeping (QuicEndpoint.Timers.cs): the expiry its timer heap holds for this connection, whether
     // something since may have moved it, whether it is in the list of terminated connections, and its index in the list
@@ -688,6 +689,15 @@ public sealed unsafe partial class QuicConnection
                 return;
             case ngtcp2.NGTCP2_ERR_HANDSHAKE_TIMEOUT:
                 Terminate(new QuicException(QuicErrorKind.Timeout, $"The handshake with {RemoteEndPoint} did not finish within {Options.HandshakeTimeout.TotalSeconds:0.###} s."));
+                EnterDeadline(State.Draining, now, 0);
+                return;
+            case ngtcp2.NGTCP2_ERR_RETRY:
+                // The client's first Initial held CRYPTO data that does not start at 0 (the start was lost or is late):
+                // ngtcp2 wants its address validated before buffering it. No close (nothing is written for it); the
+                // endpoint sends a Retry and this state goes at the end of the turn, so it neither holds a place nor
+                // swallows the client's retransmissions.
+                RetryRequested = true;
+                Terminate(new QuicException(QuicErrorKind.ConnectionRefused, $"The first Initial from {RemoteEndPoint} was answered with a Retry."));
                 EnterDeadline(State.Draining, now, 0);
                 return;
             case ngtcp2.NGTCP2_ERR_DROP_CONN:

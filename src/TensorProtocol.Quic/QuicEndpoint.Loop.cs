@@ -166,6 +166,10 @@ public sealed unsafe partial class QuicEndpoint
         {
             connection.OnPacket(&path, data, length, now);
             Touch(connection);
+            if (connection.RetryRequested)
+            {
+                RetryAfterRequest(connection, data, length, address, addressLength, now);
+            }
             return;
         }
         if ((data[0] & 0x80) != 0)
@@ -243,6 +247,22 @@ public sealed unsafe partial class QuicEndpoint
         AddConnection(connection);
         connection.OnPacket(path, data, length, now);
         Touch(connection);
+        if (connection.RetryRequested)
+        {
+            RetryAfterRequest(connection, data, length, address, addressLength, now);
+        }
+    }
+
+    // ngtcp2 answered a client's Initial with NGTCP2_ERR_RETRY: validate the address statelessly (the connection is
+    // already draining and goes at the end of the turn).
+    private void RetryAfterRequest(QuicConnection connection, byte* data, int length, byte* address, int addressLength, ulong now)
+    {
+        connection.RetryRequested = false;
+        ngtcp2.ngtcp2_pkt_hd hd;
+        if (ngtcp2.ngtcp2_accept(&hd, data, (nuint)length) == 0 && hd.type == ngtcp2.NGTCP2_PKT_INITIAL)
+        {
+            SendRetry(&hd, address, addressLength, now);
+        }
     }
 
     private void SendStatelessReset(ngtcp2.ngtcp2_version_cid* vc, int length, byte* address, int addressLength, ulong now)

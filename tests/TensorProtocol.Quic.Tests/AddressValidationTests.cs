@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using TensorProtocol.Quic.Interop;
 using TensorProtocol.Quic.Internal;
 
@@ -287,5 +289,50 @@ public sealed class AddressValidationTests : QuicTestBase
         }
         cid.datalen = (nuint)length;
         return cid;
+    }
+
+    /// <summary>
+    /// A ClientHello in two Initials whose first was lost or overtaken: the server sees CRYPTO data that does not start
+    /// at 0, and ngtcp2 asks for a Retry (NGTCP2_ERR_RETRY). The endpoint sent nothing and held the connection in Closing
+    /// for three PTOs (~3 s), swallowing the client's retransmissions and holding a place; one such datagram from any
+    /// spoofed address did it.
+    /// </summary>
+    [Fact]
+    public async Task AnInitialWhoseCryptoDataDoesNotStartAtZero_IsAnsweredWithARetry_AndNoStateIsKept()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        using var raw = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        raw.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        byte[] dcid = RandomNumberGenerator.GetBytes(8), scid = RandomNumberGenerator.GetBytes(8);
+
+        await raw.SendToAsync(CraftedPackets.ClientInitial(dcid, scid, cryptoOffset: 1000, cryptoData: RandomNumberGenerator.GetBytes(100)), server.LocalEndPoint);
+        await raw.SendToAsync(CraftedPackets.UnknownVersion(0x11), server.LocalEndPoint);
+        List<byte[]> replies = await CraftedPackets.ReceiveUntilVersionNegotiation(raw);
+        Assert.True(replies.Count == 1 && (replies[0][0] & 0xf0) == 0xf0, // a Retry: long header, type 3
+            $"expected one Retry; got {replies.Count} replies, first bytes [{string.Join(", ", replies.Select(r => r[0].ToString("x2")))}]");
+
+        // A second probe is read by a later turn than the Initial's, whose end dropped the connection.
+        await raw.SendToAsync(CraftedPackets.UnknownVersion(0x12), server.LocalEndPoint);
+        Assert.Empty(await CraftedPackets.ReceiveUntilVersionNegotiation(raw));
+        Assert.Equal(0, server.ConnectionCountForTests);
+    }
+
+    /// <summary>The crafted Initials are real ones: the server decrypts this one, TLS rejects its garbage ClientHello, and a close comes back.</summary>
+    [Fact]
+    public async Task ACraftedInitialAtOffsetZero_IsDecrypted_AndItsGarbageHelloAnsweredWithAClose()
+    {
+        await using QuicEndpoint server = CreateEndpoint();
+        using var raw = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        raw.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        byte[] dcid = RandomNumberGenerator.GetBytes(8), scid = RandomNumberGenerator.GetBytes(8);
+        byte[] hello = RandomNumberGenerator.GetBytes(100);
+        hello[0] = 1; // ClientHello, 96 bytes long
+        hello[1] = 0;
+        hello[2] = 0;
+        hello[3] = 96;
+        await raw.SendToAsync(CraftedPackets.ClientInitial(dcid, scid, cryptoOffset: 0, cryptoData: hello), server.LocalEndPoint);
+        await raw.SendToAsync(CraftedPackets.UnknownVersion(0x13), server.LocalEndPoint);
+        byte[] reply = Assert.Single(await CraftedPackets.ReceiveUntilVersionNegotiation(raw));
+        Assert.Equal(0xc0, reply[0] & 0xf0); // an Initial (carrying the CONNECTION_CLOSE)
     }
 }
