@@ -87,6 +87,19 @@ internal sealed class CommonOptions
         }
     }
 
+    /// <summary>A tensor name given on the command line that the protocol cannot carry is a usage error (exit 2), found before anything is dialed.</summary>
+    public static void ValidateName(string name)
+    {
+        try
+        {
+            TensorNode.ValidateName(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw CliException.Usage($"'{name}' cannot be a tensor name: {e.Message}");
+        }
+    }
+
     public static HashSet<NodeId>? ParseAllowList(string[]? ids) =>
         ids is null || ids.Length == 0 ? null : [.. ids.Select(NodeId.Parse)];
 

@@ -20,6 +20,7 @@ public sealed partial class TensorNode
     internal const int InlinePayloadLimit = 256 * 1024;
 
     private static readonly byte[] s_okFrame = new ResponseHeader(ResponseStatus.Ok).ToFrame();
+    private static readonly ResponseHeader s_shuttingDown = new(ResponseStatus.ShuttingDown, "the node is shutting down");
 
     /// <summary>The connection's <see cref="QuicConnection.InboundStreamHandler"/>: true if it took the stream.</summary>
     private bool TryServeOnLoop(QuicStream stream, NodeId peer)
@@ -144,7 +145,7 @@ public sealed partial class TensorNode
         {
             data.Dispose();
             queued = false;
-            return new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down");
+            return s_shuttingDown;
         }
         queued = true;
         _metrics!.Received(length);

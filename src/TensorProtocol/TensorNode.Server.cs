@@ -105,7 +105,7 @@ public sealed partial class TensorNode
                 // The node is stopping while it waited for a header, for room in the queue or for a payload: nothing
                 // was answered yet. Say ShuttingDown; a stream that just ended would be a protocol error to the peer.
                 stream.Abort(QuicAbortDirection.Read, (long)ResponseStatus.ShuttingDown);
-                _ = Observe(stream.WriteAsync(s_shuttingDownFrame, completeWrites: true));
+                _ = Observe(stream.WriteAsync(s_shuttingDown.ToFrame(), completeWrites: true));
                 Log.StreamFailed(_logger, peer, "the node is shutting down");
             }
             catch (Exception e) when (e is QuicException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
@@ -120,8 +120,6 @@ public sealed partial class TensorNode
             }
         }
     }
-
-    private static readonly byte[] s_shuttingDownFrame = new ResponseHeader(ResponseStatus.ShuttingDown, "the node is shutting down").ToFrame();
 
     private async Task ServePushAsync(QuicStream stream, FrameReader reader, NodeId peer, RequestHeader request, CancellationToken cancellationToken)
     {
@@ -138,9 +136,10 @@ public sealed partial class TensorNode
         if (!reserved)
         {
             // Before any of the payload is read: a node that stopped receiving tells the sender at once.
-            await (_queue.IsCompleted
-                ? RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.ShuttingDown, "the node no longer receives tensors")
-                : RefuseAsync(stream, peer, "push", request.Name, ResponseStatus.QueueFull, "the receive queue is full")).ConfigureAwait(false);
+            (ResponseStatus status, string reason) = _queue.IsCompleted
+                ? (ResponseStatus.ShuttingDown, "the node no longer receives tensors")
+                : (ResponseStatus.QueueFull, "the receive queue is full");
+            await RefuseAsync(stream, peer, "push", request.Name, status, reason).ConfigureAwait(false);
             return;
         }
         bool queued = false;

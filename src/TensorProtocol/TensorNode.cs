@@ -152,16 +152,22 @@ public sealed partial class TensorNode : IAsyncDisposable
     /// </exception>
     public void Register(string name, TensorData tensor)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
         tensor.ThrowIfDisposed();
         // Refused now rather than at every pull: a name or a description beyond the protocol's limits (name length,
         // rank, metadata) could never be served.
-        _ = RequestHeader.Pull(name);
+        ValidateName(name);
         _ = TensorDescriptor.GetEncodedLength(tensor.Metadata, nameof(tensor));
         ThrowIfShutDown();
         _registered[name] = tensor;
     }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> if <paramref name="name"/> cannot name a tensor on the wire: it is empty,
+    /// longer than the protocol's 1024 bytes of UTF-8, or holds an unpaired surrogate. Every push, pull and
+    /// <see cref="Register"/> refuses such a name; this says so before anything is done.
+    /// </summary>
+    public static void ValidateName(string name) => _ = RequestHeader.Pull(name);
 
     /// <summary>Withdraws a registered tensor; false if none had that name.</summary>
     public bool Unregister(string name)

@@ -7,9 +7,6 @@ namespace TensorProtocol.Cli.Commands;
 /// <summary><c>tensorp pull</c>: fetches named tensors from a serving node into one file.</summary>
 internal static class PullCommand
 {
-    /// <summary>The protocol's limit on a tensor name (WireFormat.MaxNameBytes, docs/protocol.md).</summary>
-    private const int MaxNameBytes = 1024;
-
     public static Command Create(CommonOptions common)
     {
         var ticket = new Argument<string>("TICKET") { Description = "The server's ticket, as printed by 'tensorp serve'." };
@@ -33,10 +30,7 @@ internal static class PullCommand
             FileInfo file = parse.GetValue(output)!;
             foreach (string name in wanted)
             {
-                if (name.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(name) > MaxNameBytes)
-                {
-                    throw CliException.Usage($"a tensor name must be 1 to {MaxNameBytes} bytes of UTF-8 (the protocol's limit).");
-                }
+                CommonOptions.ValidateName(name);
             }
             if (wanted.Distinct(StringComparer.Ordinal).Count() != wanted.Length)
             {

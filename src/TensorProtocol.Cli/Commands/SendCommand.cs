@@ -40,10 +40,7 @@ internal static class SendCommand
             List<(string Name, TensorData Tensor)> tensors = sources.Tensors;
             if (parse.GetValue(name) is { } rename)
             {
-                if (rename.Length == 0)
-                {
-                    throw CliException.Usage("--name must not be empty.");
-                }
+                CommonOptions.ValidateName(rename);
                 if (tensors.Count != 1)
                 {
                     throw CliException.Usage($"--name needs exactly one tensor to send, but the inputs hold {tensors.Count}; use --select to pick one.");

@@ -221,30 +221,32 @@ internal sealed class ConnectionPool : IAsyncDisposable
         // port) would use up ConnectTimeout and leave the working ones untried.
         IPEndPoint[] candidates = [.. ticket.GetAddresses().Where(CanReach)];
         QuicException? last = null;
+        bool timedOut = false;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        if (_options.ConnectTimeout.TotalMilliseconds < uint.MaxValue - 1)
-        {
-            deadline.CancelAfter(_options.ConnectTimeout); // beyond ~49.7 days a timer cannot take it: no deadline
-        }
+        deadline.CancelAfterOrNever(_options.ConnectTimeout);
         var attempts = new List<Task<QuicConnection>>();
+        Task stagger = Task.CompletedTask;
         int next = 0;
         try
         {
             while (next < candidates.Length || attempts.Count > 0)
             {
-                if (next < candidates.Length && !deadline.IsCancellationRequested)
+                if (next < candidates.Length && stagger.IsCompleted)
                 {
                     attempts.Add(_endpoint.ConnectAsync(candidates[next++], key, deadline.Token).AsTask());
+                    stagger = next < candidates.Length ? Task.Delay(AttemptStagger, deadline.Token) : Task.CompletedTask;
                 }
-                Task stagger = next < candidates.Length ? Task.Delay(AttemptStagger, deadline.Token) : Task.Delay(Timeout.Infinite, deadline.Token);
-                Task finished = await Task.WhenAny([.. attempts, stagger]).ConfigureAwait(false);
+                // The deadline ends the attempts (and the stagger) too, so this never waits past it.
+                Task[] waitingOn = next < candidates.Length ? [.. attempts, stagger] : [.. attempts];
+                Task finished = await Task.WhenAny(waitingOn).ConfigureAwait(false);
                 if (deadline.IsCancellationRequested)
                 {
+                    timedOut = !_stop.IsCancellationRequested;
                     break;
                 }
                 if (finished is not Task<QuicConnection> attempt)
                 {
-                    continue; // no answer yet: start the next address beside it
+                    continue; // no answer yet: the next address starts beside it
                 }
                 attempts.Remove(attempt);
                 if (attempt.IsCompletedSuccessfully)
@@ -252,14 +254,13 @@ internal sealed class ConnectionPool : IAsyncDisposable
                     _metrics.ConnectionOpened();
                     return attempt.Result;
                 }
-                if (attempt.Exception?.InnerException is QuicException e)
-                {
-                    last = e; // refused, or another node (or protocol) at that address: the next one starts at once
-                }
-                else if (attempt.IsFaulted)
+                if (attempt.Exception?.InnerException is not QuicException e)
                 {
                     await attempt.ConfigureAwait(false); // not about the address (the endpoint was disposed, ...): rethrown
+                    continue;
                 }
+                last = e; // refused, or another node (or protocol) at that address: the next one starts at once
+                stagger = Task.CompletedTask;
             }
         }
         finally
@@ -278,13 +279,9 @@ internal sealed class ConnectionPool : IAsyncDisposable
                 }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
-        if (_stop.IsCancellationRequested)
+        _stop.Token.ThrowIfCancellationRequested();
+        if (timedOut)
         {
-            throw new OperationCanceledException(_stop.Token);
-        }
-        if (next > 0 && (last is null || attempts.Count > 0))
-        {
-            // The deadline passed with an attempt still waiting for an answer.
             throw new TensorProtocolException(TensorErrorKind.Timeout, $"Could not reach {ticket.NodeId} within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
         }
         string why = last?.Message ?? $"none of its {ticket.AddressCount} addresses is reachable from {_endpoint.LocalEndPoint}";

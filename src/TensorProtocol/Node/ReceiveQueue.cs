@@ -57,8 +57,8 @@ internal sealed class ReceiveQueue
         {
             return false; // would never fit
         }
-        // A CancellationTokenSource takes at most uint.MaxValue - 1 ms (~49.7 days): a longer wait is no timer at all.
-        using var timer = timeout.TotalMilliseconds < uint.MaxValue - 1 ? new CancellationTokenSource(timeout) : new CancellationTokenSource();
+        using var timer = new CancellationTokenSource();
+        timer.CancelAfterOrNever(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
         while (true)
         {
